@@ -1,0 +1,145 @@
+/*
+ * dbfile.c — database files on disk (see dbfile.h for the layout).
+ *
+ * Creation order is file first, catalog second; removal is catalog first,
+ * file second. Either way a crash leaves at worst a directory that the
+ * catalog does not name, which dbfile_sweep() removes at the next start;
+ * never a catalog row pointing at nothing.
+ */
+#include "dbfile.h"
+
+#include "apierr.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int dbfile_dir(const char *data_dir, const char *uuid, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/databases/%s", data_dir, uuid);
+	return n < 0 || (size_t)n >= cap ? D1E_IO : 0;
+}
+
+int dbfile_path(const char *data_dir, const char *uuid, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/databases/%s/db.sqlite", data_dir, uuid);
+	return n < 0 || (size_t)n >= cap ? D1E_IO : 0;
+}
+
+int dbfile_create(const char *data_dir, const char *uuid)
+{
+	char dir[4096], path[4096], parent[4096];
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (!util_is_uuid(uuid))
+		return D1E_INTERNAL;
+	rc = dbfile_dir(data_dir, uuid, dir, sizeof(dir));
+	if (!rc)
+		rc = dbfile_path(data_dir, uuid, path, sizeof(path));
+	if (rc)
+		return rc;
+	snprintf(parent, sizeof(parent), "%s/databases", data_dir);
+	if (util_mkdir_p(parent, 0700) || mkdir(dir, 0700) != 0)
+		return D1E_IO;
+
+	if (sqlite3_open_v2(path, &db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		rc = D1E_IO;
+		goto out;
+	}
+	/* Switching to WAL writes the header page, so a new database is a
+	 * real, valid file from the start. */
+	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		rc = D1E_IO;
+		goto out;
+	}
+out:
+	sqlite3_close(db);
+	if (!rc && (util_fsync_dir(dir) || util_fsync_dir(parent)))
+		rc = D1E_IO;
+	if (rc)
+		util_rm_rf(dir);
+	return rc;
+}
+
+int dbfile_remove(const char *data_dir, const char *uuid)
+{
+	char dir[4096];
+	if (!util_is_uuid(uuid) || dbfile_dir(data_dir, uuid, dir, sizeof(dir)))
+		return D1E_INTERNAL;
+	return util_rm_rf(dir);
+}
+
+int dbfile_stat(const char *data_dir, const char *uuid, int64_t *file_size,
+		int64_t *num_tables)
+{
+	char path[4096], wal[4200];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = dbfile_path(data_dir, uuid, path, sizeof(path));
+	if (rc)
+		return rc;
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	*file_size = util_file_size(path) + util_file_size(wal);
+	*num_tables = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		rc = D1E_IO;
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db,
+			       "SELECT count(*) FROM sqlite_schema "
+			       "WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
+			       "ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		rc = D1E_IO;
+		goto out;
+	}
+	*num_tables = sqlite3_column_int64(st, 0);
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+int dbfile_sweep(const char *data_dir, int (*keep)(const char *uuid, void *),
+		 void *ctx)
+{
+	char parent[4096];
+	struct dirent *e;
+	int rc = 0;
+	snprintf(parent, sizeof(parent), "%s/databases", data_dir);
+	DIR *d = opendir(parent);
+	if (!d)
+		return errno == ENOENT ? 0 : D1E_IO;
+	while ((e = readdir(d)) != NULL) {
+		if (!util_is_uuid(e->d_name))
+			continue;
+		int k = keep(e->d_name, ctx);
+		if (k < 0) {
+			rc = k;
+			break;
+		}
+		if (k == 0) {
+			fprintf(stderr,
+				"d1d: removing %s/%s: no catalog entry (left by "
+				"an interrupted create or delete)\n",
+				parent, e->d_name);
+			if (dbfile_remove(data_dir, e->d_name))
+				rc = D1E_IO;
+		}
+	}
+	closedir(d);
+	return rc;
+}

@@ -1,0 +1,447 @@
+/*
+ * http.c — libmicrohttpd glue: from bytes on a socket to a routed,
+ * authenticated handler call, and back.
+ *
+ * Threading: libmicrohttpd runs a pool of worker threads, each with its own
+ * epoll loop over its share of the connections (keep-alive connections stay
+ * with one thread). A request lives in one worker from its first byte to its
+ * completion callback, so struct req needs no locking. Shared state is the
+ * catalog (internally locked) and srv->inflight (atomic), which lets
+ * http_stop() wait for requests under way before the daemon goes away.
+ *
+ * Memory: a struct req and its arena are created at the first callback of a
+ * request and released in the completion callback, whatever happened in
+ * between (client gone, error, success). The body buffer and the response
+ * buffer are malloc'd because they can be large and change hands (the
+ * response buffer goes to libmicrohttpd, which frees it).
+ *
+ * Request bodies are capped at cfg.max_body_bytes: a Content-Length above it
+ * is refused before reading; a body that grows past it (chunked) is
+ * discarded as it arrives and refused at the end. Either way the client gets
+ * a 413 envelope.
+ */
+#include "http.h"
+
+#include "apierr.h"
+#include "auth.h"
+#include "router.h"
+#include "util.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct MHD_Daemon *daemon_;
+static int listen_fd = -1;
+
+/* ---- helpers for handlers ---- */
+
+const char *req_arg(const struct req *r, const char *key)
+{
+	for (size_t i = 0; i < r->nargs; i++)
+		if (strcmp(r->args[i].key, key) == 0)
+			return r->args[i].value;
+	return NULL;
+}
+
+const char *req_header(const struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+int req_fail(struct req *r, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	r->err_detail = arena_vprintf(&r->arena, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int req_json_object(struct req *r, int empty_ok, json_t **out)
+{
+	json_error_t e;
+	*out = NULL;
+	if (r->body_len == 0) {
+		if (!empty_ok)
+			return req_fail(r, D1E_BAD_REQUEST,
+					"Request body is empty; expected a JSON "
+					"object");
+		r->json = json_object();
+		if (!r->json)
+			return D1E_NOMEM;
+		*out = r->json;
+		return 0;
+	}
+	r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
+	if (!r->json)
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Malformed JSON in request body: %s (line %d, "
+				"column %d)",
+				e.text, e.line, e.column);
+	if (!json_is_object(r->json))
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Request body must be a JSON object");
+	*out = r->json;
+	return 0;
+}
+
+struct jsonw *req_result(struct req *r)
+{
+	jsonw_release(&r->out);
+	jsonw_obj_begin(&r->out);
+	jsonw_key(&r->out, "result");
+	return &r->out;
+}
+
+void req_done(struct req *r)
+{
+	struct jsonw *w = &r->out;
+	jsonw_key(w, "success");
+	jsonw_bool(w, 1);
+	jsonw_key(w, "errors");
+	jsonw_arr_begin(w);
+	jsonw_arr_end(w);
+	jsonw_key(w, "messages");
+	jsonw_arr_begin(w);
+	jsonw_arr_end(w);
+	jsonw_obj_end(w);
+	r->status = 200;
+	r->done = 1;
+}
+
+static void write_error(struct req *r, int rc)
+{
+	const struct apierr_info *e = apierr_info(rc);
+	struct jsonw *w = &r->out;
+	jsonw_release(w);
+	jsonw_obj_begin(w);
+	jsonw_key(w, "result");
+	jsonw_null(w);
+	jsonw_key(w, "success");
+	jsonw_bool(w, 0);
+	jsonw_key(w, "errors");
+	jsonw_arr_begin(w);
+	jsonw_obj_begin(w);
+	jsonw_key(w, "code");
+	jsonw_int(w, e->code);
+	jsonw_key(w, "message");
+	jsonw_str(w, r->err_detail ? r->err_detail : e->message);
+	jsonw_obj_end(w);
+	jsonw_arr_end(w);
+	jsonw_key(w, "messages");
+	jsonw_arr_begin(w);
+	jsonw_arr_end(w);
+	jsonw_obj_end(w);
+	r->status = e->http_status;
+	r->done = 1;
+}
+
+/* ---- request lifecycle ---- */
+
+struct args_fill {
+	struct req *r;
+	size_t cap;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
+{
+	struct args_fill *f = cls;
+	(void)kind;
+	if (f->r->nargs >= f->cap)
+		return MHD_NO;
+	struct req_arg *a = &f->r->args[f->r->nargs];
+	a->key = arena_strdup(&f->r->arena, key ? key : "");
+	a->value = arena_strdup(&f->r->arena, value ? value : "");
+	if (!a->key || !a->value)
+		return MHD_NO;
+	f->r->nargs++;
+	return MHD_YES;
+}
+
+static struct req *req_new(struct server *srv, struct MHD_Connection *conn,
+			   const char *method, const char *url)
+{
+	struct req *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	arena_init(&r->arena);
+	jsonw_init(&r->out);
+	r->srv = srv;
+	r->conn = conn;
+	r->start_us = util_mono_us();
+	r->method = arena_strdup(&r->arena, method);
+	r->path = arena_strdup(&r->arena, url);
+	int n = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL);
+	if (n > 0) {
+		struct args_fill f = {r, (size_t)n};
+		r->args = arena_alloc(&r->arena, sizeof(*r->args) * (size_t)n);
+		if (r->args)
+			MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND,
+						  collect_arg, &f);
+	}
+	if (!r->method || !r->path) {
+		arena_release(&r->arena);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void req_free(struct req *r)
+{
+	json_decref(r->json);
+	jsonw_release(&r->out);
+	free(r->body);
+	arena_release(&r->arena);
+	free(r);
+}
+
+static int body_append(struct req *r, const char *data, size_t n)
+{
+	size_t max = (size_t)r->srv->cfg.max_body_bytes;
+	if (r->body_too_large || n > max - r->body_len) {
+		r->body_too_large = 1;
+		return 0;
+	}
+	if (r->body_cap - r->body_len < n + 1) {
+		size_t cap = r->body_cap ? r->body_cap : 4096;
+		while (cap - r->body_len < n + 1)
+			cap *= 2;
+		char *b = realloc(r->body, cap);
+		if (!b)
+			return D1E_NOMEM;
+		r->body = b;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, data, n);
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static int dispatch(struct req *r)
+{
+	int rc;
+	const struct route *rt = router_match(r, &rc);
+	if (!rt)
+		return rc;
+	if (r->body_too_large)
+		return req_fail(r, D1E_BODY_TOO_LARGE,
+				"Request body too large: the limit is %lld bytes",
+				(long long)r->srv->cfg.max_body_bytes);
+	if (rt->flags & ROUTE_AUTH) {
+		rc = auth_authenticate(r->srv->cat,
+				       req_header(r, "Authorization"),
+				       req_header(r, "X-Auth-Email"),
+				       req_header(r, "X-Auth-Key"), &r->who);
+		if (rc)
+			return rc;
+		if (r->account_id) {
+			rc = auth_authorize(&r->who, r->account_id,
+					    rt->flags & ROUTE_WRITE);
+			if (rc)
+				return rc;
+		}
+	}
+	return rt->fn(r);
+}
+
+static enum MHD_Result send_answer(struct req *r)
+{
+	static const char oom[] =
+		"{\"result\":null,\"success\":false,\"errors\":[{\"code\":7500,"
+		"\"message\":\"Internal error: out of memory\"}],\"messages\":[]}";
+	struct MHD_Response *resp;
+	size_t len;
+	char *buf = jsonw_take(&r->out, &len);
+	int status = r->status;
+
+	if (buf) {
+		resp = MHD_create_response_from_buffer(len, buf,
+						       MHD_RESPMEM_MUST_FREE);
+	} else {
+		len = sizeof(oom) - 1;
+		status = 500;
+		resp = MHD_create_response_from_buffer(len, (void *)oom,
+						       MHD_RESPMEM_PERSISTENT);
+	}
+	if (!resp) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	if (r->allow)
+		MHD_add_response_header(resp, "Allow", r->allow);
+	r->status = status;
+	r->bytes_sent = len;
+	enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct server *srv = cls;
+	struct req *r = *con_cls;
+	(void)version;
+
+	if (!r) {
+		r = req_new(srv, conn, method, url);
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		atomic_fetch_add(&srv->inflight, 1);
+		const char *cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		uint64_t n;
+		if (cl && util_parse_u64(cl, UINT64_MAX, &n) == 0 &&
+		    n > (uint64_t)srv->cfg.max_body_bytes) {
+			/* Refuse before reading a byte of it. */
+			r->body_too_large = 1;
+			write_error(r, req_fail(r, D1E_BODY_TOO_LARGE,
+						"Request body too large: the "
+						"limit is %lld bytes",
+						(long long)srv->cfg.max_body_bytes));
+			return send_answer(r);
+		}
+		return MHD_YES;
+	}
+	if (r->done) {
+		/* An early answer is queued; drop whatever else arrives. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (body_append(r, upload_data, *upload_data_size))
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	int rc = dispatch(r);
+	if (rc || !r->done)
+		write_error(r, rc ? rc : D1E_INTERNAL);
+	return send_answer(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct server *srv = cls;
+	struct req *r = *con_cls;
+	char when[32];
+	(void)conn;
+	if (!r)
+		return;
+	util_iso8601(util_now_us(), when);
+	double ms = (double)(util_mono_us() - r->start_us) / 1000.0;
+	/* One fprintf per line: stdio locks the stream, so lines from
+	 * different threads never interleave. */
+	fprintf(stderr, "%s %s %s %d %zu %.3fms%s\n", when, r->method, r->path,
+		r->status, r->bytes_sent, ms,
+		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+							   : " (client gone)");
+	*con_cls = NULL;
+	req_free(r);
+	atomic_fetch_sub(&srv->inflight, 1);
+}
+
+/* ---- daemon ---- */
+
+static int open_listener(const struct config *cfg, int *port)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	char portstr[8];
+	int fd = -1, one = 1;
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%d", cfg->listen_port);
+	int g = getaddrinfo(cfg->listen_host, portstr, &hints, &res);
+	if (g) {
+		fprintf(stderr, "d1d: cannot resolve %s: %s\n", cfg->listen_host,
+			gai_strerror(g));
+		return -1;
+	}
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+			    a->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
+		    listen(fd, 1024) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		fprintf(stderr, "d1d: cannot listen on %s:%d: %m\n",
+			cfg->listen_host, cfg->listen_port);
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	*port = ntohs(ss.ss_family == AF_INET6
+			      ? ((struct sockaddr_in6 *)&ss)->sin6_port
+			      : ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+int http_start(struct server *srv, int *port)
+{
+	int threads = srv->cfg.threads;
+	if (threads <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (int)n * 2 : 4;
+		if (threads < 4)
+			threads = 4;
+	}
+	listen_fd = open_listener(&srv->cfg, port);
+	if (listen_fd < 0)
+		return D1E_IO;
+	daemon_ = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		on_request, srv, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
+	if (!daemon_) {
+		fprintf(stderr, "d1d: cannot start the HTTP server\n");
+		close(listen_fd);
+		listen_fd = -1;
+		return D1E_INTERNAL;
+	}
+	return 0;
+}
+
+void http_stop(struct server *srv, int drain_ms)
+{
+	if (!daemon_)
+		return;
+	/* Stop accepting, let requests under way finish, then close. */
+	int fd = MHD_quiesce_daemon(daemon_);
+	for (int waited = 0; waited < drain_ms; waited += 10) {
+		if (atomic_load(&srv->inflight) == 0)
+			break;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(daemon_);
+	daemon_ = NULL;
+	if (fd >= 0)
+		close(fd);
+	listen_fd = -1;
+}

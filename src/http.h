@@ -1,0 +1,91 @@
+/*
+ * http.h — the request as handlers see it, and the HTTP server glue.
+ *
+ * libmicrohttpd owns the sockets; http.c turns each request into a struct
+ * req, routes it (router.c), authenticates it (auth.c), runs its handler and
+ * sends what the handler wrote. Handlers never touch libmicrohttpd.
+ *
+ * A handler returns 0 after writing its result with req_result()/req_done(),
+ * or a negative D1E_* code, optionally after req_fail() set a detailed
+ * message; the error envelope is then written for it from apierr's table.
+ */
+#ifndef D1D_HTTP_H
+#define D1D_HTTP_H
+
+#include "arena.h"
+#include "catalog.h"
+#include "jsonw.h"
+#include "server.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct MHD_Connection;
+
+struct req_arg {
+	const char *key, *value; /* arena-owned */
+};
+
+#define REQ_MAX_PARAMS 4
+
+struct req {
+	struct arena arena; /* everything below that is a pointer lives here */
+	struct server *srv;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	int64_t start_us;
+
+	struct req_arg *args; /* query string arguments, in order */
+	size_t nargs;
+
+	/* Path parameters captured by the router (":account", ":db"). */
+	const char *account_id;
+	const char *db_ref;
+
+	char *body; /* malloc'd request body, NUL-terminated */
+	size_t body_len, body_cap;
+	int body_too_large;
+	json_t *json; /* parsed body; decref'd when the request ends */
+
+	struct cat_principal who; /* after authentication */
+
+	/* The answer. */
+	int status;
+	struct jsonw out;
+	const char *allow; /* Allow header for a 405 */
+	const char *err_detail; /* message for the error envelope */
+	size_t bytes_sent;
+	int done;
+};
+
+/* The first value of query argument key, or NULL. */
+const char *req_arg(const struct req *r, const char *key);
+
+/* A request header, or NULL. */
+const char *req_header(const struct req *r, const char *name);
+
+/* Parse the body as a JSON object into r->json (owned by the request).
+ * An empty body is allowed when empty_ok, and yields an empty object.
+ * D1E_BAD_REQUEST with a message naming the problem otherwise. */
+int req_json_object(struct req *r, int empty_ok, json_t **out);
+
+/* Set the message of the error the handler is about to return, printf
+ * style; returns rc so that handlers can `return req_fail(r, rc, ...)`. */
+int req_fail(struct req *r, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Start a success envelope; the returned writer is positioned for the
+ * value of "result". The handler may add more top-level keys (such as
+ * "result_info") after the result, then calls req_done(). */
+struct jsonw *req_result(struct req *r);
+void req_done(struct req *r);
+
+/* Start serving; returns 0 once the socket listens, with the bound port
+ * written to *port. http_stop() drains in-flight requests (at most
+ * drain_ms) and stops. */
+int http_start(struct server *srv, int *port);
+void http_stop(struct server *srv, int drain_ms);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * router.h — the table of API routes and the path matcher.
+ */
+#ifndef D1D_ROUTER_H
+#define D1D_ROUTER_H
+
+struct req;
+
+typedef int (*route_fn)(struct req *r);
+
+enum {
+	ROUTE_AUTH = 1,  /* needs credentials */
+	ROUTE_WRITE = 2, /* needs a token that may write */
+};
+
+struct route {
+	const char *method;
+	const char *pattern; /* '/'-separated; ":account" and ":db" capture */
+	route_fn fn;
+	int flags;
+};
+
+/* Find the route for r->method and r->path, capturing path parameters
+ * into r. Returns the route, or NULL with *rc set to D1E_NO_ROUTE, or to
+ * D1E_BAD_METHOD with r->allow listing the methods the path has. */
+const struct route *router_match(struct req *r, int *rc);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * server.h — the state one running d1d shares across its threads.
+ */
+#ifndef D1D_SERVER_H
+#define D1D_SERVER_H
+
+#include "catalog.h"
+#include "config.h"
+
+#include <stdatomic.h>
+
+struct server {
+	struct config cfg;
+	struct catalog *cat;
+	char base_url[600]; /* http://host:port, where clients reach us */
+	atomic_int inflight; /* requests between first byte and completion */
+};
+
+#endif
