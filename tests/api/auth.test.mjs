@@ -2,7 +2,7 @@
 // cross-account access, read-only tokens, revocation on a running server.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, assertOk, assertErr, createDb, api, cliOk } from './harness.mjs';
+import { useServer, assertOk, assertErr, createDb, cliOk } from './harness.mjs';
 
 const RANDOM_UUID = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
 
@@ -120,8 +120,8 @@ describe('auth', () => {
 	test('nonexistent or malformed account id → 403 code 7403', async () => {
 		const srv = h.srv;
 		const tok = alice.tokens.rw;
-		for (const acct of ['0'.repeat(32), 'f'.repeat(32), 'not-an-account', 'ABCDEF' + alice.id.slice(6).toUpperCase(), alice.id + '0', alice.id.slice(1)]) {
-			assertErr(await srv.api('GET', srv.dbPath(acct), { token: tok }), 403, 7403, undefined);
+		for (const acct of ['0'.repeat(32), 'f'.repeat(32), 'not-an-account', 'g'.repeat(32), alice.id + '0', alice.id.slice(1)]) {
+			assertErr(await srv.api('GET', srv.dbPath(acct), { token: tok }), 403, 7403);
 			assertErr(await srv.api('GET', `${srv.dbPath(acct)}/${aliceDb.uuid}`, { token: tok }), 403, 7403);
 		}
 	});
@@ -181,10 +181,5 @@ describe('auth', () => {
 		assert.ok(ro.json && 'data' in ro.json, ro.text);
 		assertErr(await srv.api('POST', '/graphql', { token: null, body }), 401, 10000);
 		assertErr(await srv.api('POST', '/graphql', { token: 'bogus', body }), 401, 9109);
-	});
-
-	test('raw api() helper sanity: absolute URL without token', async () => {
-		const r = await api('GET', `${h.srv.baseURL}/accounts/${alice.id}/d1/database`, {});
-		assertErr(r, 401, 10000);
 	});
 });
