@@ -83,7 +83,7 @@ lint:
 	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -Isrc src tests/unit
-	clang-tidy --quiet src/*.c -- -std=c11 -Isrc $(PKG_CFLAGS)
+	clang-tidy --quiet src/*.c -- -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h

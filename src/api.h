@@ -12,7 +12,7 @@ int api_database_list(struct req *r);
 int api_database_create(struct req *r);
 int api_database_get(struct req *r);
 int api_database_update(struct req *r); /* PUT */
-int api_database_edit(struct req *r);   /* PATCH */
+int api_database_edit(struct req *r);	/* PATCH */
 int api_database_delete(struct req *r);
 
 /* api_graphql.c: the analytics endpoint wrangler d1 info asks. */

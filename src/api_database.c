@@ -26,7 +26,7 @@
 #include <strings.h>
 
 #define LIST_DEFAULT_PER_PAGE 1000
-#define LIST_MAX_PER_PAGE 10000
+#define LIST_MAX_PER_PAGE     10000
 
 /* The D1 object's fields, in the order the API reference lists them. */
 enum {
@@ -46,10 +46,14 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } field_names[] = {
-	{"created_at", F_CREATED_AT},	{"file_size", F_FILE_SIZE},
-	{"jurisdiction", F_JURISDICTION}, {"name", F_NAME},
-	{"num_tables", F_NUM_TABLES},	{"read_replication", F_READ_REPLICATION},
-	{"uuid", F_UUID},		{"version", F_VERSION},
+    {"created_at", F_CREATED_AT},
+    {"file_size", F_FILE_SIZE},
+    {"jurisdiction", F_JURISDICTION},
+    {"name", F_NAME},
+    {"num_tables", F_NUM_TABLES},
+    {"read_replication", F_READ_REPLICATION},
+    {"uuid", F_UUID},
+    {"version", F_VERSION},
 };
 
 static const char *const jurisdictions[] = {"eu", "fedramp", "us", NULL};
@@ -128,8 +132,8 @@ static int answer_db(struct req *r, const struct cat_db *db, unsigned fields)
 {
 	int64_t size = 0, tables = 0;
 	if (fields & (F_FILE_SIZE | F_NUM_TABLES)) {
-		int rc = dbfile_stat(r->srv->cfg.data_dir, db->uuid, &size,
-				     &tables);
+		int rc =
+		    dbfile_stat(r->srv->cfg.data_dir, db->uuid, &size, &tables);
 		if (rc)
 			return rc;
 	}
@@ -148,7 +152,8 @@ static int find_db(struct req *r, struct cat_db *db)
 				"(expected a database uuid or name)");
 	int rc = catalog_db_find(r->srv->cat, r->account_id, ref, db);
 	if (rc == D1E_DB_NOT_FOUND)
-		return req_fail(r, rc, "The database %s could not be found", ref);
+		return req_fail(r, rc, "The database %s could not be found",
+				ref);
 	return rc;
 }
 
@@ -165,19 +170,22 @@ static int parse_fields(struct req *r, unsigned *out)
 		while (*p) {
 			const char *e = strchr(p, ',');
 			size_t n = e ? (size_t)(e - p) : strlen(p);
-			size_t k, nf = sizeof(field_names) / sizeof(field_names[0]);
+			size_t k,
+			    nf = sizeof(field_names) / sizeof(field_names[0]);
 			for (k = 0; k < nf; k++)
 				if (strlen(field_names[k].name) == n &&
 				    !strncmp(field_names[k].name, p, n))
 					break;
 			if (n > 0 && k == nf)
 				return req_fail(
-					r, D1E_BAD_REQUEST,
-					"Invalid fields: unknown field '%.*s' (known: "
-					"created_at, file_size, jurisdiction, name, "
-					"num_tables, read_replication, uuid, "
-					"version)",
-					(int)(n > 64 ? 64 : n), p);
+				    r, D1E_BAD_REQUEST,
+				    "Invalid fields: unknown field '%.*s' "
+				    "(known: "
+				    "created_at, file_size, jurisdiction, "
+				    "name, "
+				    "num_tables, read_replication, uuid, "
+				    "version)",
+				    (int)(n > 64 ? 64 : n), p);
 			if (n > 0)
 				mask |= field_names[k].bit;
 			p += n;
@@ -255,8 +263,8 @@ int api_database_list(struct req *r)
 	struct list_ctx l = {req_result(r), 0};
 	jsonw_arr_begin(l.w);
 	rc = catalog_db_list(r->srv->cat, r->account_id, name,
-			     (int64_t)((page - 1) * per_page), (int64_t)per_page,
-			     list_one, &l, &total);
+			     (int64_t)((page - 1) * per_page),
+			     (int64_t)per_page, list_one, &l, &total);
 	if (rc)
 		return rc;
 	jsonw_arr_end(l.w);
@@ -359,7 +367,7 @@ int api_database_create(struct req *r)
 
 int api_database_get(struct req *r)
 {
-	struct cat_db db;
+	struct cat_db db = {0};
 	unsigned fields = F_ALL;
 	int rc = parse_fields(r, &fields);
 	if (!rc)
@@ -375,7 +383,7 @@ static int update(struct req *r, int partial)
 	static const char *const allowed[] = {"read_replication", NULL};
 	static const char *const rr_allowed[] = {"mode", NULL};
 	static const char *const modes[] = {"auto", "disabled", NULL};
-	struct cat_db db;
+	struct cat_db db = {0};
 	json_t *body;
 	int rc = req_json_object(r, partial, &body);
 	if (!rc)
@@ -386,8 +394,9 @@ static int update(struct req *r, int partial)
 	json_t *rr = json_object_get(body, "read_replication");
 	const char *mode = NULL;
 	if (!rr && !partial)
-		return req_fail(r, D1E_BAD_REQUEST,
-				"Invalid property: read_replication => required");
+		return req_fail(
+		    r, D1E_BAD_REQUEST,
+		    "Invalid property: read_replication => required");
 	if (rr) {
 		if (!json_is_object(rr))
 			return req_fail(r, D1E_BAD_REQUEST,
@@ -400,9 +409,10 @@ static int update(struct req *r, int partial)
 		int k = json_is_string(m) ? one_of(json_string_value(m), modes)
 					  : -1;
 		if (k < 0)
-			return req_fail(r, D1E_BAD_REQUEST,
-					"Invalid property: read_replication.mode "
-					"=> expected \"auto\" or \"disabled\"");
+			return req_fail(
+			    r, D1E_BAD_REQUEST,
+			    "Invalid property: read_replication.mode "
+			    "=> expected \"auto\" or \"disabled\"");
 		mode = modes[k];
 	}
 	rc = find_db(r, &db);
@@ -411,7 +421,8 @@ static int update(struct req *r, int partial)
 	if (mode) {
 		rc = catalog_db_set_replication(r->srv->cat, db.uuid, mode);
 		if (rc == D1E_DB_NOT_FOUND)
-			return req_fail(r, rc, "The database %s could not be found",
+			return req_fail(r, rc,
+					"The database %s could not be found",
 					r->db_ref);
 		if (rc)
 			return rc;
@@ -433,7 +444,7 @@ int api_database_edit(struct req *r)
 
 int api_database_delete(struct req *r)
 {
-	struct cat_db db;
+	struct cat_db db = {0};
 	int rc = find_db(r, &db);
 	if (rc)
 		return rc;

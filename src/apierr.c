@@ -5,28 +5,27 @@
 #include "apierr.h"
 
 static const struct apierr_info table[D1E__COUNT] = {
-	[0] = {200, 0, "OK"},
-	[-D1E_NOMEM] = {500, 7500, "Internal error: out of memory"},
-	[-D1E_INTERNAL] = {500, 7500, "Internal error"},
-	[-D1E_IO] = {500, 7500, "Internal error: storage failure"},
-	[-D1E_BAD_REQUEST] = {400, 7400, "Bad request"},
-	[-D1E_BODY_TOO_LARGE] = {413, 7400, "Request body too large"},
-	[-D1E_NO_ROUTE] = {404, 7000, "No route for that URI"},
-	[-D1E_BAD_METHOD] = {405, 10405, "Method not allowed"},
-	[-D1E_AUTH_MISSING] = {401, 10000, "Authentication error"},
-	[-D1E_AUTH_INVALID] = {401, 9109, "Invalid access token"},
-	[-D1E_ACCOUNT] = {403, 7403,
-			  "The given account is not valid or is not authorized "
-			  "to access this service"},
-	[-D1E_READ_ONLY] = {403, 10000,
-			    "Authentication error: the API token is read-only"},
-	[-D1E_DB_NOT_FOUND] = {404, 7404, "The database could not be found"},
-	[-D1E_DB_EXISTS] = {400, 7502,
-			    "A database with that name already exists."},
-	[-D1E_DB_LIMIT] = {400, 7406,
-			   "This account has reached the maximum number of D1 "
-			   "databases"},
-	[-D1E_NOT_FOUND] = {404, 7000, "Not found"},
+    [0] = {200, 0, "OK"},
+    [-D1E_NOMEM] = {500, 7500, "Internal error: out of memory"},
+    [-D1E_INTERNAL] = {500, 7500, "Internal error"},
+    [-D1E_IO] = {500, 7500, "Internal error: storage failure"},
+    [-D1E_BAD_REQUEST] = {400, 7400, "Bad request"},
+    [-D1E_BODY_TOO_LARGE] = {413, 7400, "Request body too large"},
+    [-D1E_NO_ROUTE] = {404, 7000, "No route for that URI"},
+    [-D1E_BAD_METHOD] = {405, 10405, "Method not allowed"},
+    [-D1E_AUTH_MISSING] = {401, 10000, "Authentication error"},
+    [-D1E_AUTH_INVALID] = {401, 9109, "Invalid access token"},
+    [-D1E_ACCOUNT] = {403, 7403,
+		      "The given account is not valid or is not authorized "
+		      "to access this service"},
+    [-D1E_READ_ONLY] = {403, 10000,
+			"Authentication error: the API token is read-only"},
+    [-D1E_DB_NOT_FOUND] = {404, 7404, "The database could not be found"},
+    [-D1E_DB_EXISTS] = {400, 7502, "A database with that name already exists."},
+    [-D1E_DB_LIMIT] = {400, 7406,
+		       "This account has reached the maximum number of D1 "
+		       "databases"},
+    [-D1E_NOT_FOUND] = {404, 7000, "Not found"},
 };
 
 const struct apierr_info *apierr_info(int rc)

@@ -13,27 +13,28 @@
 
 enum d1_err {
 	D1E_OK = 0,
-	D1E_NOMEM = -1,         /* out of memory */
-	D1E_INTERNAL = -2,      /* a bug or an unexpected library failure */
-	D1E_IO = -3,            /* the file system failed us */
-	D1E_BAD_REQUEST = -4,   /* malformed input; the detail says what */
+	D1E_NOMEM = -1,	      /* out of memory */
+	D1E_INTERNAL = -2,    /* a bug or an unexpected library failure */
+	D1E_IO = -3,	      /* the file system failed us */
+	D1E_BAD_REQUEST = -4, /* malformed input; the detail says what */
 	D1E_BODY_TOO_LARGE = -5,
 	D1E_NO_ROUTE = -6,
 	D1E_BAD_METHOD = -7,
-	D1E_AUTH_MISSING = -8,  /* no credentials at all */
-	D1E_AUTH_INVALID = -9,  /* credentials that match no live token */
-	D1E_ACCOUNT = -10,      /* token is not for this account (or no such account) */
-	D1E_READ_ONLY = -11,    /* a write with a read-only token */
+	D1E_AUTH_MISSING = -8, /* no credentials at all */
+	D1E_AUTH_INVALID = -9, /* credentials that match no live token */
+	D1E_ACCOUNT =
+	    -10, /* token is not for this account (or no such account) */
+	D1E_READ_ONLY = -11, /* a write with a read-only token */
 	D1E_DB_NOT_FOUND = -12,
 	D1E_DB_EXISTS = -13,
 	D1E_DB_LIMIT = -14,
-	D1E_NOT_FOUND = -15,    /* a CLI lookup (account, token) found nothing */
+	D1E_NOT_FOUND = -15, /* a CLI lookup (account, token) found nothing */
 	D1E__COUNT = 16
 };
 
 struct apierr_info {
 	int http_status;
-	int code;            /* Cloudflare's error code */
+	int code;	     /* Cloudflare's error code */
 	const char *message; /* used when the caller gives no detail */
 };
 

@@ -17,7 +17,7 @@ struct arena_block;
 
 struct arena {
 	struct arena_block *head; /* newest block first */
-	size_t used;              /* bytes handed out from head */
+	size_t used;		  /* bytes handed out from head */
 };
 
 /* Prepare an empty arena; allocates nothing until the first request. */
@@ -36,7 +36,7 @@ char *arena_strdup(struct arena *a, const char *s);
 
 /* printf into the arena; the result is owned by the arena. */
 char *arena_printf(struct arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 char *arena_vprintf(struct arena *a, const char *fmt, va_list ap);
 
 #endif

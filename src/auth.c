@@ -22,14 +22,15 @@ void auth_hash(const char *token, size_t n, unsigned char out[32])
 
 int auth_token_new(char out[AUTH_TOKEN_LEN + 1], unsigned char hash[32])
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				  "0123456789-_";
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_";
 	unsigned char r[AUTH_TOKEN_LEN * 3 / 4];
 	if (util_random(r, sizeof(r)))
 		return D1E_INTERNAL;
 	for (size_t i = 0, o = 0; i < sizeof(r); i += 3) {
-		unsigned v = (unsigned)r[i] << 16 | (unsigned)r[i + 1] << 8 |
-			     r[i + 2];
+		unsigned v =
+		    (unsigned)r[i] << 16 | (unsigned)r[i + 1] << 8 | r[i + 2];
 		out[o++] = b64[(v >> 18) & 63];
 		out[o++] = b64[(v >> 12) & 63];
 		out[o++] = b64[(v >> 6) & 63];

@@ -47,22 +47,22 @@ struct catalog {
 };
 
 static const char schema_sql[] =
-	"CREATE TABLE IF NOT EXISTS accounts("
-	" id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL,"
-	" created_us INTEGER NOT NULL, max_databases INTEGER);"
-	"CREATE TABLE IF NOT EXISTS tokens("
-	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),"
-	" hash BLOB NOT NULL UNIQUE, read_only INTEGER NOT NULL,"
-	" name TEXT NOT NULL, created_us INTEGER NOT NULL, revoked_us INTEGER);"
-	"CREATE TABLE IF NOT EXISTS databases("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE,"
-	" account_id TEXT NOT NULL REFERENCES accounts(id),"
-	" name TEXT NOT NULL, created_us INTEGER NOT NULL,"
-	" jurisdiction TEXT, location_hint TEXT,"
-	" read_replication TEXT NOT NULL DEFAULT 'disabled',"
-	" UNIQUE(account_id, name));"
-	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
-	"INSERT OR IGNORE INTO meta VALUES('token_generation', 0);";
+    "CREATE TABLE IF NOT EXISTS accounts("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL,"
+    " created_us INTEGER NOT NULL, max_databases INTEGER);"
+    "CREATE TABLE IF NOT EXISTS tokens("
+    " id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),"
+    " hash BLOB NOT NULL UNIQUE, read_only INTEGER NOT NULL,"
+    " name TEXT NOT NULL, created_us INTEGER NOT NULL, revoked_us INTEGER);"
+    "CREATE TABLE IF NOT EXISTS databases("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE,"
+    " account_id TEXT NOT NULL REFERENCES accounts(id),"
+    " name TEXT NOT NULL, created_us INTEGER NOT NULL,"
+    " jurisdiction TEXT, location_hint TEXT,"
+    " read_replication TEXT NOT NULL DEFAULT 'disabled',"
+    " UNIQUE(account_id, name));"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
+    "INSERT OR IGNORE INTO meta VALUES('token_generation', 0);";
 
 static int sql_rc(int src)
 {
@@ -129,7 +129,7 @@ int catalog_open(const char *data_dir, struct catalog **out)
 	mode_t old = umask(077); /* the catalog and its -wal/-shm: 0600 */
 	int src = sqlite3_open_v2(path, &c->db,
 				  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-					  SQLITE_OPEN_NOMUTEX,
+				      SQLITE_OPEN_NOMUTEX,
 				  NULL);
 	umask(old);
 	if (src != SQLITE_OK) {
@@ -148,8 +148,8 @@ int catalog_open(const char *data_dir, struct catalog **out)
 	rc = prepare(c, "PRAGMA user_version", &st);
 	if (rc)
 		goto out;
-	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0)
-						       : 0;
+	int version =
+	    sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
 	if (version > CATALOG_SCHEMA_VERSION) {
 		fprintf(stderr,
@@ -235,8 +235,8 @@ static void read_account(sqlite3_stmt *st, struct cat_account *a)
 	copy_col(a->name, sizeof(a->name), st, 1);
 	copy_col(a->email, sizeof(a->email), st, 2);
 	a->max_databases = sqlite3_column_type(st, 3) == SQLITE_NULL
-				   ? -1
-				   : sqlite3_column_int64(st, 3);
+			       ? -1
+			       : sqlite3_column_int64(st, 3);
 }
 
 int catalog_account_get(struct catalog *c, const char *id,
@@ -316,10 +316,11 @@ int catalog_token_insert(struct catalog *c, const char *account_id,
 	rc = exec(c, "BEGIN IMMEDIATE");
 	if (rc)
 		goto out;
-	rc = prepare(c,
-		     "INSERT INTO tokens(id, account_id, hash, read_only, name, "
-		     "created_us) VALUES(?,?,?,?,?,?)",
-		     &st);
+	rc =
+	    prepare(c,
+		    "INSERT INTO tokens(id, account_id, hash, read_only, name, "
+		    "created_us) VALUES(?,?,?,?,?,?)",
+		    &st);
 	if (rc)
 		goto rollback;
 	sqlite3_bind_text(st, 1, out_id, -1, SQLITE_STATIC);
@@ -442,9 +443,8 @@ int catalog_token_generation(struct catalog *c, int64_t *out)
 {
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&c->mu);
-	int rc = prepare(c,
-			 "SELECT value FROM meta WHERE key = 'token_generation'",
-			 &st);
+	int rc = prepare(
+	    c, "SELECT value FROM meta WHERE key = 'token_generation'", &st);
 	if (!rc) {
 		int src = sqlite3_step(st);
 		if (src == SQLITE_ROW)
@@ -459,8 +459,8 @@ int catalog_token_generation(struct catalog *c, int64_t *out)
 
 /* ---- databases ---- */
 
-#define DB_COLUMNS                                                          \
-	"uuid, account_id, name, created_us, coalesce(jurisdiction, ''), " \
+#define DB_COLUMNS                                                             \
+	"uuid, account_id, name, created_us, coalesce(jurisdiction, ''), "     \
 	"coalesce(location_hint, ''), read_replication"
 
 static void read_db(sqlite3_stmt *st, struct cat_db *d)
@@ -474,8 +474,8 @@ static void read_db(sqlite3_stmt *st, struct cat_db *d)
 	copy_col(d->read_replication, sizeof(d->read_replication), st, 6);
 }
 
-int catalog_db_find(struct catalog *c, const char *account_id,
-		    const char *ref, struct cat_db *out)
+int catalog_db_find(struct catalog *c, const char *account_id, const char *ref,
+		    struct cat_db *out)
 {
 	sqlite3_stmt *st = NULL;
 	int by_uuid = util_is_uuid(ref);
@@ -501,8 +501,7 @@ out:
 	return rc;
 }
 
-int catalog_db_insert(struct catalog *c, const struct cat_db *db,
-		      int64_t limit)
+int catalog_db_insert(struct catalog *c, const struct cat_db *db, int64_t limit)
 {
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&c->mu);
@@ -523,11 +522,12 @@ int catalog_db_insert(struct catalog *c, const struct cat_db *db,
 		goto rollback;
 	}
 	sqlite3_finalize(st);
-	rc = prepare(c,
-		     "INSERT INTO databases(uuid, account_id, name, created_us, "
-		     "jurisdiction, location_hint, read_replication) "
-		     "VALUES(?,?,?,?,nullif(?, ''),nullif(?, ''),?)",
-		     &st);
+	rc =
+	    prepare(c,
+		    "INSERT INTO databases(uuid, account_id, name, created_us, "
+		    "jurisdiction, location_hint, read_replication) "
+		    "VALUES(?,?,?,?,nullif(?, ''),nullif(?, ''),?)",
+		    &st);
 	if (rc)
 		goto rollback;
 	sqlite3_bind_text(st, 1, db->uuid, -1, SQLITE_STATIC);
@@ -577,7 +577,8 @@ int catalog_db_list(struct catalog *c, const char *account_id,
 	*total = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	rc = prepare(c,
-		     "SELECT " DB_COLUMNS " FROM databases WHERE account_id = ?1 "
+		     "SELECT " DB_COLUMNS
+		     " FROM databases WHERE account_id = ?1 "
 		     "AND (?2 IS NULL OR instr(name, ?2) > 0) "
 		     "ORDER BY seq LIMIT ?3 OFFSET ?4",
 		     &st);
@@ -605,9 +606,8 @@ int catalog_db_set_replication(struct catalog *c, const char *uuid,
 {
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&c->mu);
-	int rc = prepare(c,
-			 "UPDATE databases SET read_replication = ? WHERE uuid = ?",
-			 &st);
+	int rc = prepare(
+	    c, "UPDATE databases SET read_replication = ? WHERE uuid = ?", &st);
 	if (!rc) {
 		sqlite3_bind_text(st, 1, mode, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);

@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#define CAT_ID_LEN 32 /* account and token ids: lowercase hex */
-#define CAT_NAME_MAX 64
+#define CAT_ID_LEN    32 /* account and token ids: lowercase hex */
+#define CAT_NAME_MAX  64
 #define CAT_EMAIL_MAX 254
 
 struct catalog;
@@ -40,9 +40,9 @@ struct cat_db {
 	char account_id[CAT_ID_LEN + 1];
 	char name[CAT_NAME_MAX + 1];
 	int64_t created_us;
-	char jurisdiction[16];      /* "" when none */
-	char location_hint[8];      /* "" when none */
-	char read_replication[16];  /* "auto" or "disabled" */
+	char jurisdiction[16];	   /* "" when none */
+	char location_hint[8];	   /* "" when none */
+	char read_replication[16]; /* "auto" or "disabled" */
 };
 
 /* Open (creating if needed) the catalog in data_dir. *out is freed with
@@ -82,8 +82,8 @@ int catalog_token_generation(struct catalog *c, int64_t *out);
 
 /* Databases. ref is a uuid or a database name; D1E_DB_NOT_FOUND if the
  * account has no such database. */
-int catalog_db_find(struct catalog *c, const char *account_id,
-		    const char *ref, struct cat_db *out);
+int catalog_db_find(struct catalog *c, const char *account_id, const char *ref,
+		    struct cat_db *out);
 /* Insert db unless the account already has a database of that name
  * (D1E_DB_EXISTS) or already has limit databases (D1E_DB_LIMIT). */
 int catalog_db_insert(struct catalog *c, const struct cat_db *db,

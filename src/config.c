@@ -12,31 +12,36 @@
 #include <string.h>
 
 const char config_usage[] =
-	"Options of serve (each also read from the environment variable shown):\n"
-	"  --listen HOST:PORT      address to listen on (D1D_LISTEN; default\n"
-	"                          127.0.0.1:8789; port 0 picks a free port)\n"
-	"  --data-dir DIR          all state: catalog, databases (D1D_DATA_DIR;\n"
-	"                          default ./data)\n"
-	"  --public-url URL        base URL clients reach this server at, used in\n"
-	"                          signed URLs (D1D_PUBLIC_URL; default from --listen)\n"
-	"  --max-databases N       databases per account unless the account sets its\n"
-	"                          own limit (D1D_MAX_DATABASES; default 50000)\n"
-	"  --max-body-bytes N      largest JSON request body (D1D_MAX_BODY_BYTES;\n"
-	"                          default 10485760)\n"
-	"  --threads N             HTTP worker threads (D1D_THREADS; default 2 per\n"
-	"                          core, at least 4)\n"
-	"  --region R              served_by_region in query meta (D1D_REGION;\n"
-	"                          default WEUR)\n"
-	"  --colo C                served_by_colo in query meta (D1D_COLO; default\n"
-	"                          LCL)\n"
-	"  --no-bootstrap          do not create a default account and token when\n"
-	"                          the data dir has no account (D1D_NO_BOOTSTRAP=1)\n";
+    "Options of serve (each also read from the environment variable shown):\n"
+    "  --listen HOST:PORT      address to listen on (D1D_LISTEN; default\n"
+    "                          127.0.0.1:8789; port 0 picks a free port)\n"
+    "  --data-dir DIR          all state: catalog, databases (D1D_DATA_DIR;\n"
+    "                          default ./data)\n"
+    "  --public-url URL        base URL clients reach this server at, used in\n"
+    "                          signed URLs (D1D_PUBLIC_URL; default from "
+    "--listen)\n"
+    "  --max-databases N       databases per account unless the account sets "
+    "its\n"
+    "                          own limit (D1D_MAX_DATABASES; default 50000)\n"
+    "  --max-body-bytes N      largest JSON request body (D1D_MAX_BODY_BYTES;\n"
+    "                          default 10485760)\n"
+    "  --threads N             HTTP worker threads (D1D_THREADS; default 2 "
+    "per\n"
+    "                          core, at least 4)\n"
+    "  --region R              served_by_region in query meta (D1D_REGION;\n"
+    "                          default WEUR)\n"
+    "  --colo C                served_by_colo in query meta (D1D_COLO; "
+    "default\n"
+    "                          LCL)\n"
+    "  --no-bootstrap          do not create a default account and token when\n"
+    "                          the data dir has no account "
+    "(D1D_NO_BOOTSTRAP=1)\n";
 
 static int set_str(char *dst, size_t cap, const char *v, const char *what)
 {
 	if (strlen(v) >= cap) {
-		fprintf(stderr, "d1d: %s is too long (at most %zu bytes)\n", what,
-			cap - 1);
+		fprintf(stderr, "d1d: %s is too long (at most %zu bytes)\n",
+			what, cap - 1);
 		return -1;
 	}
 	memcpy(dst, v, strlen(v) + 1);
@@ -75,7 +80,8 @@ static int set_int(int64_t *dst, const char *v, uint64_t max, const char *what)
 {
 	uint64_t n;
 	if (util_parse_u64(v, max, &n)) {
-		fprintf(stderr, "d1d: %s wants a whole number up to %llu, got '%s'\n",
+		fprintf(stderr,
+			"d1d: %s wants a whole number up to %llu, got '%s'\n",
 			what, (unsigned long long)max, v);
 		return -1;
 	}
@@ -84,21 +90,30 @@ static int set_int(int64_t *dst, const char *v, uint64_t max, const char *what)
 }
 
 /* The one table of settings: flag, environment variable, and setter. */
-enum kind { K_LISTEN, K_DATA, K_URL, K_MAXDB, K_BODY, K_THREADS, K_REGION,
-	    K_COLO, K_NOBOOT };
+enum kind {
+	K_LISTEN,
+	K_DATA,
+	K_URL,
+	K_MAXDB,
+	K_BODY,
+	K_THREADS,
+	K_REGION,
+	K_COLO,
+	K_NOBOOT
+};
 static const struct {
 	const char *flag, *env;
 	enum kind kind;
 } settings[] = {
-	{"--listen", "D1D_LISTEN", K_LISTEN},
-	{"--data-dir", "D1D_DATA_DIR", K_DATA},
-	{"--public-url", "D1D_PUBLIC_URL", K_URL},
-	{"--max-databases", "D1D_MAX_DATABASES", K_MAXDB},
-	{"--max-body-bytes", "D1D_MAX_BODY_BYTES", K_BODY},
-	{"--threads", "D1D_THREADS", K_THREADS},
-	{"--region", "D1D_REGION", K_REGION},
-	{"--colo", "D1D_COLO", K_COLO},
-	{"--no-bootstrap", "D1D_NO_BOOTSTRAP", K_NOBOOT},
+    {"--listen", "D1D_LISTEN", K_LISTEN},
+    {"--data-dir", "D1D_DATA_DIR", K_DATA},
+    {"--public-url", "D1D_PUBLIC_URL", K_URL},
+    {"--max-databases", "D1D_MAX_DATABASES", K_MAXDB},
+    {"--max-body-bytes", "D1D_MAX_BODY_BYTES", K_BODY},
+    {"--threads", "D1D_THREADS", K_THREADS},
+    {"--region", "D1D_REGION", K_REGION},
+    {"--colo", "D1D_COLO", K_COLO},
+    {"--no-bootstrap", "D1D_NO_BOOTSTRAP", K_NOBOOT},
 };
 
 static int apply(struct config *cfg, enum kind k, const char *v,
@@ -107,14 +122,18 @@ static int apply(struct config *cfg, enum kind k, const char *v,
 	int64_t n;
 	switch (k) {
 	case K_LISTEN: return config_set_listen(cfg, v);
-	case K_DATA: return set_str(cfg->data_dir, sizeof(cfg->data_dir), v, what);
-	case K_URL: return set_str(cfg->public_url, sizeof(cfg->public_url), v, what);
+	case K_DATA:
+		return set_str(cfg->data_dir, sizeof(cfg->data_dir), v, what);
+	case K_URL:
+		return set_str(cfg->public_url, sizeof(cfg->public_url), v,
+			       what);
 	case K_MAXDB: return set_int(&cfg->max_databases, v, 1000000000, what);
 	case K_BODY:
 		if (set_int(&cfg->max_body_bytes, v, (uint64_t)1 << 32, what))
 			return -1;
 		if (cfg->max_body_bytes < 1024) {
-			fprintf(stderr, "d1d: %s must be at least 1024\n", what);
+			fprintf(stderr, "d1d: %s must be at least 1024\n",
+				what);
 			return -1;
 		}
 		return 0;
@@ -123,9 +142,11 @@ static int apply(struct config *cfg, enum kind k, const char *v,
 			return -1;
 		cfg->threads = (int)n;
 		return 0;
-	case K_REGION: return set_str(cfg->region, sizeof(cfg->region), v, what);
+	case K_REGION:
+		return set_str(cfg->region, sizeof(cfg->region), v, what);
 	case K_COLO: return set_str(cfg->colo, sizeof(cfg->colo), v, what);
-	case K_NOBOOT: cfg->bootstrap = !(v[0] == '1' || v[0] == 'y' || v[0] == 't');
+	case K_NOBOOT:
+		cfg->bootstrap = !(v[0] == '1' || v[0] == 'y' || v[0] == 't');
 		return 0;
 	}
 	return -1;
@@ -138,7 +159,7 @@ int config_init(struct config *cfg)
 	cfg->listen_port = 8789;
 	strcpy(cfg->data_dir, "./data");
 	cfg->max_databases = 50000;
-	cfg->max_body_bytes = 10 * 1024 * 1024;
+	cfg->max_body_bytes = 10LL * 1024 * 1024;
 	strcpy(cfg->region, "WEUR");
 	strcpy(cfg->colo, "LCL");
 	cfg->bootstrap = 1;
@@ -175,7 +196,8 @@ int config_flag(struct config *cfg, int argc, char **argv, int *i)
 		} else {
 			continue;
 		}
-		return apply(cfg, settings[k].kind, v, settings[k].flag) ? -1 : 1;
+		return apply(cfg, settings[k].kind, v, settings[k].flag) ? -1
+									 : 1;
 	}
 	return 0;
 }

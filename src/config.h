@@ -11,13 +11,14 @@ struct config {
 	char listen_host[256];
 	int listen_port;
 	char data_dir[1024];
-	char public_url[512]; /* base of signed URLs; "" = derived from listen */
-	int64_t max_databases;  /* per account, unless the account says */
+	char
+	    public_url[512]; /* base of signed URLs; "" = derived from listen */
+	int64_t max_databases;	/* per account, unless the account says */
 	int64_t max_body_bytes; /* JSON request bodies */
-	int threads;            /* HTTP worker threads; 0 = 2 per core, >= 4 */
-	char region[8];         /* served_by_region */
-	char colo[8];           /* served_by_colo */
-	int bootstrap;          /* create a default account on first start */
+	int threads;		/* HTTP worker threads; 0 = 2 per core, >= 4 */
+	char region[8];		/* served_by_region */
+	char colo[8];		/* served_by_colo */
+	int bootstrap;		/* create a default account on first start */
 };
 
 /* Fill cfg with defaults and then the D1D_* environment variables. Returns

@@ -49,14 +49,15 @@ int dbfile_create(const char *data_dir, const char *uuid)
 
 	if (sqlite3_open_v2(path, &db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_NOMUTEX,
+				SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		rc = D1E_IO;
 		goto out;
 	}
 	/* Switching to WAL writes the header page, so a new database is a
 	 * real, valid file from the start. */
-	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+	if (sqlite3_exec(db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		rc = D1E_IO;
 		goto out;
@@ -91,17 +92,19 @@ int dbfile_stat(const char *data_dir, const char *uuid, int64_t *file_size,
 	*file_size = util_file_size(path) + util_file_size(wal);
 	*num_tables = 0;
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	if (sqlite3_open_v2(path, &db,
+			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		rc = D1E_IO;
 		goto out;
 	}
 	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_prepare_v2(db,
-			       "SELECT count(*) FROM sqlite_schema "
-			       "WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
-			       "ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
-			       -1, &st, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT count(*) FROM sqlite_schema "
+		"WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
+		"ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
+		-1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		rc = D1E_IO;
 		goto out;
@@ -132,10 +135,11 @@ int dbfile_sweep(const char *data_dir, int (*keep)(const char *uuid, void *),
 			break;
 		}
 		if (k == 0) {
-			fprintf(stderr,
-				"d1d: removing %s/%s: no catalog entry (left by "
-				"an interrupted create or delete)\n",
-				parent, e->d_name);
+			fprintf(
+			    stderr,
+			    "d1d: removing %s/%s: no catalog entry (left by "
+			    "an interrupted create or delete)\n",
+			    parent, e->d_name);
 			if (dbfile_remove(data_dir, e->d_name))
 				rc = D1E_IO;
 		}

@@ -70,9 +70,10 @@ int req_json_object(struct req *r, int empty_ok, json_t **out)
 	*out = NULL;
 	if (r->body_len == 0) {
 		if (!empty_ok)
-			return req_fail(r, D1E_BAD_REQUEST,
-					"Request body is empty; expected a JSON "
-					"object");
+			return req_fail(
+			    r, D1E_BAD_REQUEST,
+			    "Request body is empty; expected a JSON "
+			    "object");
 		r->json = json_object();
 		if (!r->json)
 			return D1E_NOMEM;
@@ -179,7 +180,8 @@ static struct req *req_new(struct server *srv, struct MHD_Connection *conn,
 	r->start_us = util_mono_us();
 	r->method = arena_strdup(&r->arena, method);
 	r->path = arena_strdup(&r->arena, url);
-	int n = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL);
+	int n =
+	    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL);
 	if (n > 0) {
 		struct args_fill f = {r, (size_t)n};
 		r->args = arena_alloc(&r->arena, sizeof(*r->args) * (size_t)n);
@@ -234,9 +236,10 @@ static int dispatch(struct req *r)
 	if (!rt)
 		return rc;
 	if (r->body_too_large)
-		return req_fail(r, D1E_BODY_TOO_LARGE,
-				"Request body too large: the limit is %lld bytes",
-				(long long)r->srv->cfg.max_body_bytes);
+		return req_fail(
+		    r, D1E_BODY_TOO_LARGE,
+		    "Request body too large: the limit is %lld bytes",
+		    (long long)r->srv->cfg.max_body_bytes);
 	if (rt->flags & ROUTE_AUTH) {
 		rc = auth_authenticate(r->srv->cat,
 				       req_header(r, "Authorization"),
@@ -257,8 +260,8 @@ static int dispatch(struct req *r)
 static enum MHD_Result send_answer(struct req *r)
 {
 	static const char oom[] =
-		"{\"result\":null,\"success\":false,\"errors\":[{\"code\":7500,"
-		"\"message\":\"Internal error: out of memory\"}],\"messages\":[]}";
+	    "{\"result\":null,\"success\":false,\"errors\":[{\"code\":7500,"
+	    "\"message\":\"Internal error: out of memory\"}],\"messages\":[]}";
 	struct MHD_Response *resp;
 	size_t len;
 	char *buf = jsonw_take(&r->out, &len);
@@ -282,7 +285,8 @@ static enum MHD_Result send_answer(struct req *r)
 		MHD_add_response_header(resp, "Allow", r->allow);
 	r->status = status;
 	r->bytes_sent = len;
-	enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
+	enum MHD_Result ok =
+	    MHD_queue_response(r->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ok;
 }
@@ -308,10 +312,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		    n > (uint64_t)srv->cfg.max_body_bytes) {
 			/* Refuse before reading a byte of it. */
 			r->body_too_large = 1;
-			write_error(r, req_fail(r, D1E_BODY_TOO_LARGE,
-						"Request body too large: the "
-						"limit is %lld bytes",
-						(long long)srv->cfg.max_body_bytes));
+			write_error(
+			    r, req_fail(r, D1E_BODY_TOO_LARGE,
+					"Request body too large: the "
+					"limit is %lld bytes",
+					(long long)srv->cfg.max_body_bytes));
 			return send_answer(r);
 		}
 		return MHD_YES;
@@ -333,8 +338,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return send_answer(r);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
 {
 	struct server *srv = cls;
 	struct req *r = *con_cls;
@@ -368,8 +373,8 @@ static int open_listener(const struct config *cfg, int *port)
 	snprintf(portstr, sizeof(portstr), "%d", cfg->listen_port);
 	int g = getaddrinfo(cfg->listen_host, portstr, &hints, &res);
 	if (g) {
-		fprintf(stderr, "d1d: cannot resolve %s: %s\n", cfg->listen_host,
-			gai_strerror(g));
+		fprintf(stderr, "d1d: cannot resolve %s: %s\n",
+			cfg->listen_host, gai_strerror(g));
 		return -1;
 	}
 	for (struct addrinfo *a = res; a; a = a->ai_next) {
@@ -390,12 +395,15 @@ static int open_listener(const struct config *cfg, int *port)
 			cfg->listen_host, cfg->listen_port);
 		return -1;
 	}
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = {0};
 	socklen_t sl = sizeof(ss);
-	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+		close(fd);
+		return -1;
+	}
 	*port = ntohs(ss.ss_family == AF_INET6
-			      ? ((struct sockaddr_in6 *)&ss)->sin6_port
-			      : ((struct sockaddr_in *)&ss)->sin_port);
+			  ? ((struct sockaddr_in6 *)&ss)->sin6_port
+			  : ((struct sockaddr_in *)&ss)->sin_port);
 	return fd;
 }
 
@@ -412,12 +420,12 @@ int http_start(struct server *srv, int *port)
 	if (listen_fd < 0)
 		return D1E_IO;
 	daemon_ = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-		on_request, srv, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+	    NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
 	if (!daemon_) {
 		fprintf(stderr, "d1d: cannot start the HTTP server\n");
 		close(listen_fd);
@@ -436,7 +444,7 @@ void http_stop(struct server *srv, int drain_ms)
 	for (int waited = 0; waited < drain_ms; waited += 10) {
 		if (atomic_load(&srv->inflight) == 0)
 			break;
-		struct timespec ts = {0, 10 * 1000 * 1000};
+		struct timespec ts = {0, 10L * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(daemon_);

@@ -54,7 +54,7 @@ struct req {
 	/* The answer. */
 	int status;
 	struct jsonw out;
-	const char *allow; /* Allow header for a 405 */
+	const char *allow;	/* Allow header for a 405 */
 	const char *err_detail; /* message for the error envelope */
 	size_t bytes_sent;
 	int done;
@@ -74,7 +74,7 @@ int req_json_object(struct req *r, int empty_ok, json_t **out);
 /* Set the message of the error the handler is about to return, printf
  * style; returns rc so that handlers can `return req_fail(r, rc, ...)`. */
 int req_fail(struct req *r, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Start a success envelope; the returned writer is positioned for the
  * value of "result". The handler may add more top-level keys (such as

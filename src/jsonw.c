@@ -112,10 +112,22 @@ static void close_(struct jsonw *w, char c)
 	putc1(w, c);
 }
 
-void jsonw_obj_begin(struct jsonw *w) { open(w, '{'); }
-void jsonw_obj_end(struct jsonw *w) { close_(w, '}'); }
-void jsonw_arr_begin(struct jsonw *w) { open(w, '['); }
-void jsonw_arr_end(struct jsonw *w) { close_(w, ']'); }
+void jsonw_obj_begin(struct jsonw *w)
+{
+	open(w, '{');
+}
+void jsonw_obj_end(struct jsonw *w)
+{
+	close_(w, '}');
+}
+void jsonw_arr_begin(struct jsonw *w)
+{
+	open(w, '[');
+}
+void jsonw_arr_end(struct jsonw *w)
+{
+	close_(w, ']');
+}
 
 /* Length of the well-formed UTF-8 sequence at s (1..4), or 0 if the bytes
  * there are not one. */
@@ -183,7 +195,8 @@ static void put_escaped(struct jsonw *w, const char *str, size_t n)
 		case '\b': put(w, "\\b", 2); break;
 		case '\f': put(w, "\\f", 2); break;
 		default: {
-			char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			char u[6] = {'\\', 'u',		'0',
+				     '0',  hex[c >> 4], hex[c & 15]};
 			put(w, u, 6);
 		}
 		}

@@ -24,8 +24,9 @@ struct jsonw {
 	size_t len, cap;
 	int depth;
 	int failed;
-	unsigned char first[JSONW_MAX_DEPTH]; /* 1 while the container is empty */
-	unsigned char after_key;              /* a key was written, value pending */
+	unsigned char
+	    first[JSONW_MAX_DEPTH]; /* 1 while the container is empty */
+	unsigned char after_key;    /* a key was written, value pending */
 };
 
 void jsonw_init(struct jsonw *w);

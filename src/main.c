@@ -28,21 +28,22 @@
 #define D1D_VERSION "0.1.0"
 
 static const char usage[] =
-	"d1d " D1D_VERSION " — a self-hosted server for the Cloudflare D1 REST API\n"
-	"\n"
-	"Usage:\n"
-	"  d1d serve [options]                    run the server\n"
-	"  d1d account create [--name N] [--email E] [--max-databases N]\n"
-	"                                         print the new account's id\n"
-	"  d1d account list                       id, name, email per line\n"
-	"  d1d token create --account ID [--read-only] [--name N]\n"
-	"                                         print a new API token\n"
-	"  d1d token list [--account ID]          id, account, ro|rw, name, state\n"
-	"  d1d token revoke TOKEN_ID\n"
-	"  d1d --help | --version\n"
-	"\n"
-	"Every command takes --data-dir DIR (or D1D_DATA_DIR; default ./data).\n"
-	"\n";
+    "d1d " D1D_VERSION
+    " — a self-hosted server for the Cloudflare D1 REST API\n"
+    "\n"
+    "Usage:\n"
+    "  d1d serve [options]                    run the server\n"
+    "  d1d account create [--name N] [--email E] [--max-databases N]\n"
+    "                                         print the new account's id\n"
+    "  d1d account list                       id, name, email per line\n"
+    "  d1d token create --account ID [--read-only] [--name N]\n"
+    "                                         print a new API token\n"
+    "  d1d token list [--account ID]          id, account, ro|rw, name, state\n"
+    "  d1d token revoke TOKEN_ID\n"
+    "  d1d --help | --version\n"
+    "\n"
+    "Every command takes --data-dir DIR (or D1D_DATA_DIR; default ./data).\n"
+    "\n";
 
 static int open_data_dir(const struct config *cfg, struct catalog **cat)
 {
@@ -73,7 +74,8 @@ static int parse_args(struct config *cfg, int argc, char **argv,
 			int bare = opts[o][n - 1] == '!';
 			if (bare)
 				n--;
-			if (strncmp(argv[i], opts[o], n) != 0 || argv[i][n] != '\0')
+			if (strncmp(argv[i], opts[o], n) != 0 ||
+			    argv[i][n] != '\0')
 				continue;
 			found = 1;
 			if (bare) {
@@ -81,7 +83,8 @@ static int parse_args(struct config *cfg, int argc, char **argv,
 			} else if (i + 1 < argc) {
 				vals[o] = argv[++i];
 			} else {
-				fprintf(stderr, "d1d: %s needs a value\n", argv[i]);
+				fprintf(stderr, "d1d: %s needs a value\n",
+					argv[i]);
 				return -1;
 			}
 		}
@@ -105,7 +108,8 @@ static int mint_token(struct catalog *cat, const char *account, int read_only,
 	char id[CAT_ID_LEN + 1];
 	int rc = auth_token_new(token, hash);
 	if (!rc)
-		rc = catalog_token_insert(cat, account, hash, read_only, name, id);
+		rc = catalog_token_insert(cat, account, hash, read_only, name,
+					  id);
 	return rc;
 }
 
@@ -173,8 +177,8 @@ static int cmd_serve(int argc, char **argv)
 		snprintf(srv.base_url, sizeof(srv.base_url), "http://%s%s%s:%d",
 			 strchr(srv.cfg.listen_host, ':') ? "[" : "",
 			 strcmp(srv.cfg.listen_host, "0.0.0.0") == 0
-				 ? "127.0.0.1"
-				 : srv.cfg.listen_host,
+			     ? "127.0.0.1"
+			     : srv.cfg.listen_host,
 			 strchr(srv.cfg.listen_host, ':') ? "]" : "", port);
 	if (bootstrap(&srv)) {
 		fprintf(stderr, "d1d: could not create the default account\n");
@@ -207,8 +211,8 @@ static int print_account(const struct cat_account *a, void *ctx)
 
 static int cmd_account(int argc, char **argv)
 {
-	static const char *const opts[] = {"--name", "--email", "--max-databases",
-					   NULL};
+	static const char *const opts[] = {"--name", "--email",
+					   "--max-databases", NULL};
 	const char *vals[3] = {0};
 	struct config cfg;
 	struct catalog *cat = NULL;
@@ -233,9 +237,10 @@ static int cmd_account(int argc, char **argv)
 	if (open_data_dir(&cfg, &cat))
 		return 1;
 	if (strcmp(argv[0], "create") == 0) {
-		if (catalog_account_create(cat, vals[0] ? vals[0] : "account",
-					   vals[1] ? vals[1] : "admin@d1d.local",
-					   vals[2] ? (int64_t)maxdb : -1, id) == 0) {
+		if (catalog_account_create(
+			cat, vals[0] ? vals[0] : "account",
+			vals[1] ? vals[1] : "admin@d1d.local",
+			vals[2] ? (int64_t)maxdb : -1, id) == 0) {
 			printf("%s\n", id);
 			rc = 0;
 		}
@@ -262,8 +267,8 @@ static int print_token(const struct cat_token *t, void *ctx)
 
 static int cmd_token(int argc, char **argv)
 {
-	static const char *const opts[] = {"--account", "--read-only!", "--name",
-					   NULL};
+	static const char *const opts[] = {"--account", "--read-only!",
+					   "--name", NULL};
 	const char *vals[3] = {0}, *pos = NULL;
 	struct config cfg;
 	struct catalog *cat = NULL;
@@ -273,7 +278,8 @@ static int cmd_token(int argc, char **argv)
 
 	if (argc < 1 || config_init(&cfg) ||
 	    parse_args(&cfg, argc - 1, argv + 1, opts, vals, &pos)) {
-		fprintf(stderr, "usage: d1d token create|list|revoke [options]\n");
+		fprintf(stderr,
+			"usage: d1d token create|list|revoke [options]\n");
 		return 2;
 	}
 	if (vals[2] && strlen(vals[2]) > CAT_NAME_MAX) {
@@ -284,24 +290,28 @@ static int cmd_token(int argc, char **argv)
 		return 1;
 	if (strcmp(argv[0], "create") == 0) {
 		if (!vals[0]) {
-			fprintf(stderr, "d1d: token create needs --account ID\n");
+			fprintf(stderr,
+				"d1d: token create needs --account ID\n");
 			rc = 2;
 		} else if (catalog_account_get(cat, vals[0], &acct)) {
 			fprintf(stderr, "d1d: no account %s\n", vals[0]);
 		} else if (mint_token(cat, acct.id, vals[1] != NULL,
-				      vals[2] ? vals[2] : "token", token) == 0) {
+				      vals[2] ? vals[2] : "token",
+				      token) == 0) {
 			printf("%s\n", token);
 			rc = 0;
 		}
 	} else if (strcmp(argv[0], "list") == 0) {
-		rc = catalog_token_each(cat, vals[0], print_token, NULL) ? 1 : 0;
+		rc =
+		    catalog_token_each(cat, vals[0], print_token, NULL) ? 1 : 0;
 	} else if (strcmp(argv[0], "revoke") == 0 && pos) {
 		int r = catalog_token_revoke(cat, pos);
 		if (r == D1E_NOT_FOUND)
 			fprintf(stderr, "d1d: no token with id %s\n", pos);
 		rc = r ? 1 : 0;
 	} else {
-		fprintf(stderr, "usage: d1d token create|list|revoke [options]\n");
+		fprintf(stderr,
+			"usage: d1d token create|list|revoke [options]\n");
 		rc = 2;
 	}
 	catalog_free(cat);
@@ -326,6 +336,7 @@ int main(int argc, char **argv)
 		return cmd_account(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "token"))
 		return cmd_token(argc - 2, argv + 2);
-	fprintf(stderr, "d1d: unknown command '%s' (see d1d --help)\n", argv[1]);
+	fprintf(stderr, "d1d: unknown command '%s' (see d1d --help)\n",
+		argv[1]);
 	return 2;
 }

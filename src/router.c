@@ -18,25 +18,25 @@
 #define API_PREFIX "/client/v4/"
 
 static const struct route routes[] = {
-	{"POST", "graphql", api_graphql, ROUTE_AUTH},
-	{"GET", "accounts/:account/d1/database", api_database_list, ROUTE_AUTH},
-	{"POST", "accounts/:account/d1/database", api_database_create,
-	 ROUTE_AUTH | ROUTE_WRITE},
-	{"GET", "accounts/:account/d1/database/:db", api_database_get, ROUTE_AUTH},
-	{"PUT", "accounts/:account/d1/database/:db", api_database_update,
-	 ROUTE_AUTH | ROUTE_WRITE},
-	{"PATCH", "accounts/:account/d1/database/:db", api_database_edit,
-	 ROUTE_AUTH | ROUTE_WRITE},
-	{"DELETE", "accounts/:account/d1/database/:db", api_database_delete,
-	 ROUTE_AUTH | ROUTE_WRITE},
+    {"POST", "graphql", api_graphql, ROUTE_AUTH},
+    {"GET", "accounts/:account/d1/database", api_database_list, ROUTE_AUTH},
+    {"POST", "accounts/:account/d1/database", api_database_create,
+     ROUTE_AUTH | ROUTE_WRITE},
+    {"GET", "accounts/:account/d1/database/:db", api_database_get, ROUTE_AUTH},
+    {"PUT", "accounts/:account/d1/database/:db", api_database_update,
+     ROUTE_AUTH | ROUTE_WRITE},
+    {"PATCH", "accounts/:account/d1/database/:db", api_database_edit,
+     ROUTE_AUTH | ROUTE_WRITE},
+    {"DELETE", "accounts/:account/d1/database/:db", api_database_delete,
+     ROUTE_AUTH | ROUTE_WRITE},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 /* Match path (without prefix, without trailing slash, length n) against
  * pattern; on success store captures in r when capture is set. */
-static int match(const char *pattern, const char *path, size_t n,
-		 struct req *r, int capture)
+static int match(const char *pattern, const char *path, size_t n, struct req *r,
+		 int capture)
 {
 	const char *p = pattern, *s = path, *end = path + n;
 	while (*p) {
@@ -95,7 +95,8 @@ const struct route *router_match(struct req *r, int *rc)
 			*rc = 0;
 			return &routes[i];
 		}
-		if (strlen(allow) + strlen(routes[i].method) + 3 < sizeof(allow)) {
+		if (strlen(allow) + strlen(routes[i].method) + 3 <
+		    sizeof(allow)) {
 			if (*allow)
 				strcat(allow, ", ");
 			strcat(allow, routes[i].method);

@@ -9,7 +9,7 @@ struct req;
 typedef int (*route_fn)(struct req *r);
 
 enum {
-	ROUTE_AUTH = 1,  /* needs credentials */
+	ROUTE_AUTH = 1,	 /* needs credentials */
 	ROUTE_WRITE = 2, /* needs a token that may write */
 };
 

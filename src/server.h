@@ -12,7 +12,7 @@
 struct server {
 	struct config cfg;
 	struct catalog *cat;
-	char base_url[600]; /* http://host:port, where clients reach us */
+	char base_url[600];  /* http://host:port, where clients reach us */
 	atomic_int inflight; /* requests between first byte and completion */
 };
 

@@ -47,7 +47,8 @@ TEST(jsonw_integers_exact)
 	jsonw_int(&w, INT64_MIN);
 	jsonw_int(&w, 9007199254740993LL); /* 2^53 + 1 */
 	jsonw_arr_end(&w);
-	expect(&w, "[9223372036854775807,-9223372036854775808,9007199254740993]");
+	expect(&w,
+	       "[9223372036854775807,-9223372036854775808,9007199254740993]");
 }
 
 TEST(jsonw_doubles_shortest_roundtrip)
@@ -77,14 +78,15 @@ TEST(jsonw_utf8_valid_passes_invalid_replaced)
 	struct jsonw w;
 	jsonw_init(&w);
 	jsonw_arr_begin(&w);
-	jsonw_str(&w, "h\xc3\xa9llo \xf0\x9f\x98\x80");   /* é and an emoji */
-	jsonw_str(&w, "\xff");                             /* never valid */
-	jsonw_str(&w, "\xc0\xaf");                         /* overlong '/' */
-	jsonw_str(&w, "\xed\xa0\x80");                     /* surrogate */
-	jsonw_str(&w, "\xe2\x82");                         /* truncated */
+	jsonw_str(&w, "h\xc3\xa9llo \xf0\x9f\x98\x80"); /* é and an emoji */
+	jsonw_str(&w, "\xff");				/* never valid */
+	jsonw_str(&w, "\xc0\xaf");			/* overlong '/' */
+	jsonw_str(&w, "\xed\xa0\x80");			/* surrogate */
+	jsonw_str(&w, "\xe2\x82");			/* truncated */
 	jsonw_arr_end(&w);
 	expect(&w, "[\"h\xc3\xa9llo \xf0\x9f\x98\x80\",\"\xef\xbf\xbd\","
-		   "\"\xef\xbf\xbd\xef\xbf\xbd\",\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\","
+		   "\"\xef\xbf\xbd\xef\xbf\xbd\","
+		   "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\","
 		   "\"\xef\xbf\xbd\xef\xbf\xbd\"]");
 }
 
