@@ -92,8 +92,8 @@ char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
 	va_copy(cp, ap);
 	/* clang-analyzer 14 does not model va_copy and reports cp as
 	 * uninitialized here. */
-	int n = vsnprintf(NULL, 0, fmt,
-			  cp); // NOLINT(clang-analyzer-valist.Uninitialized)
+	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
+	int n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
 	if (n < 0)
 		return NULL;

@@ -401,9 +401,15 @@ static int open_listener(const struct config *cfg, int *port)
 		close(fd);
 		return -1;
 	}
-	*port = ntohs(ss.ss_family == AF_INET6
-			  ? ((struct sockaddr_in6 *)&ss)->sin6_port
-			  : ((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 s6;
+		memcpy(&s6, &ss, sizeof(s6));
+		*port = ntohs(s6.sin6_port);
+	} else {
+		struct sockaddr_in s4;
+		memcpy(&s4, &ss, sizeof(s4));
+		*port = ntohs(s4.sin_port);
+	}
 	return fd;
 }
 
