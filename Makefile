@@ -13,7 +13,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSQLITE_ENABLE_PREUPDATE_HOOK $(WARN) $(CFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
 LIBS    = $(PKG_LIBS) -pthread -lm
 SAN     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=all
@@ -83,7 +83,7 @@ lint:
 	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -Isrc src tests/unit
-	clang-tidy --quiet src/*.c -- -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
+	clang-tidy --quiet src/*.c -- -std=c11 -D_GNU_SOURCE -DSQLITE_ENABLE_PREUPDATE_HOOK -Isrc $(PKG_CFLAGS)
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h

@@ -6,6 +6,11 @@
 #define D1D_API_H
 
 struct req;
+struct cat_db;
+
+/* Resolve the request's :db path segment (a uuid or a name) within its
+ * account: D1E_BAD_REQUEST for a malformed one, D1E_DB_NOT_FOUND. */
+int api_find_db(struct req *r, struct cat_db *db);
 
 /* api_database.c: the database management API. */
 int api_database_list(struct req *r);
@@ -14,6 +19,10 @@ int api_database_get(struct req *r);
 int api_database_update(struct req *r); /* PUT */
 int api_database_edit(struct req *r);	/* PATCH */
 int api_database_delete(struct req *r);
+
+/* api_query.c: SQL through /query (rows as objects) and /raw (arrays). */
+int api_query(struct req *r);
+int api_raw(struct req *r);
 
 /* api_graphql.c: the analytics endpoint wrangler d1 info asks. */
 int api_graphql(struct req *r);

@@ -17,6 +17,7 @@
 #include "apierr.h"
 #include "catalog.h"
 #include "dbfile.h"
+#include "dbpool.h"
 #include "http.h"
 #include "util.h"
 
@@ -142,8 +143,7 @@ static int answer_db(struct req *r, const struct cat_db *db, unsigned fields)
 	return 0;
 }
 
-/* Resolve the :db path segment within the caller's account. */
-static int find_db(struct req *r, struct cat_db *db)
+int api_find_db(struct req *r, struct cat_db *db)
 {
 	const char *ref = r->db_ref;
 	if (!util_is_uuid(ref) && !name_ok(ref))
@@ -371,7 +371,7 @@ int api_database_get(struct req *r)
 	unsigned fields = F_ALL;
 	int rc = parse_fields(r, &fields);
 	if (!rc)
-		rc = find_db(r, &db);
+		rc = api_find_db(r, &db);
 	if (rc)
 		return rc;
 	return answer_db(r, &db, fields);
@@ -415,7 +415,7 @@ static int update(struct req *r, int partial)
 			    "=> expected \"auto\" or \"disabled\"");
 		mode = modes[k];
 	}
-	rc = find_db(r, &db);
+	rc = api_find_db(r, &db);
 	if (rc)
 		return rc;
 	if (mode) {
@@ -445,11 +445,14 @@ int api_database_edit(struct req *r)
 int api_database_delete(struct req *r)
 {
 	struct cat_db db = {0};
-	int rc = find_db(r, &db);
+	int rc = api_find_db(r, &db);
 	if (rc)
 		return rc;
-	/* Catalog first, file second: see dbfile.c. */
+	/* Catalog first, file second: see dbfile.c. Requests that already
+	 * hold the database finish first (dbpool_forget waits for them). */
 	rc = catalog_db_delete(r->srv->cat, db.uuid);
+	if (!rc)
+		dbpool_forget(r->srv->pool, db.uuid);
 	if (rc == D1E_DB_NOT_FOUND)
 		return req_fail(r, rc, "The database %s could not be found",
 				r->db_ref);

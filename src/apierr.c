@@ -26,6 +26,8 @@ static const struct apierr_info table[D1E__COUNT] = {
 		       "This account has reached the maximum number of D1 "
 		       "databases"},
     [-D1E_NOT_FOUND] = {404, 7000, "Not found"},
+    [-D1E_SQL] = {400, 7500, "SQL error"},
+    [-D1E_NEEDS_WRITER] = {500, 7500, "Internal error"},
 };
 
 const struct apierr_info *apierr_info(int rc)

@@ -29,7 +29,10 @@ enum d1_err {
 	D1E_DB_EXISTS = -13,
 	D1E_DB_LIMIT = -14,
 	D1E_NOT_FOUND = -15, /* a CLI lookup (account, token) found nothing */
-	D1E__COUNT = 16
+	D1E_SQL = -16,	     /* SQLite refused the statement; detail says why */
+	D1E_NEEDS_WRITER =
+	    -17, /* internal: a read-only connection met a write */
+	D1E__COUNT = 18
 };
 
 struct apierr_info {

@@ -96,10 +96,14 @@ enum kind {
 	K_URL,
 	K_MAXDB,
 	K_BODY,
-	K_THREADS,
 	K_REGION,
 	K_COLO,
-	K_NOBOOT
+	K_NOBOOT,
+	K_TIMEOUT,
+	K_DBBYTES,
+	K_VALBYTES,
+	K_OPENDBS,
+	K_READERS
 };
 static const struct {
 	const char *flag, *env;
@@ -110,16 +114,19 @@ static const struct {
     {"--public-url", "D1D_PUBLIC_URL", K_URL},
     {"--max-databases", "D1D_MAX_DATABASES", K_MAXDB},
     {"--max-body-bytes", "D1D_MAX_BODY_BYTES", K_BODY},
-    {"--threads", "D1D_THREADS", K_THREADS},
     {"--region", "D1D_REGION", K_REGION},
     {"--colo", "D1D_COLO", K_COLO},
     {"--no-bootstrap", "D1D_NO_BOOTSTRAP", K_NOBOOT},
+    {"--query-timeout-ms", "D1D_QUERY_TIMEOUT_MS", K_TIMEOUT},
+    {"--max-db-bytes", "D1D_MAX_DB_BYTES", K_DBBYTES},
+    {"--max-value-bytes", "D1D_MAX_VALUE_BYTES", K_VALBYTES},
+    {"--max-open-dbs", "D1D_MAX_OPEN_DBS", K_OPENDBS},
+    {"--readers", "D1D_READERS", K_READERS},
 };
 
 static int apply(struct config *cfg, enum kind k, const char *v,
 		 const char *what)
 {
-	int64_t n;
 	switch (k) {
 	case K_LISTEN: return config_set_listen(cfg, v);
 	case K_DATA:
@@ -137,14 +144,17 @@ static int apply(struct config *cfg, enum kind k, const char *v,
 			return -1;
 		}
 		return 0;
-	case K_THREADS:
-		if (set_int(&n, v, 1024, what))
-			return -1;
-		cfg->threads = (int)n;
-		return 0;
 	case K_REGION:
 		return set_str(cfg->region, sizeof(cfg->region), v, what);
 	case K_COLO: return set_str(cfg->colo, sizeof(cfg->colo), v, what);
+	case K_TIMEOUT:
+		return set_int(&cfg->query_timeout_ms, v, 86400000, what);
+	case K_DBBYTES:
+		return set_int(&cfg->max_db_bytes, v, (uint64_t)1 << 50, what);
+	case K_VALBYTES:
+		return set_int(&cfg->max_value_bytes, v, 1000000000, what);
+	case K_OPENDBS: return set_int(&cfg->max_open_dbs, v, 100000, what);
+	case K_READERS: return set_int(&cfg->readers, v, 16, what);
 	case K_NOBOOT:
 		cfg->bootstrap = !(v[0] == '1' || v[0] == 'y' || v[0] == 't');
 		return 0;
@@ -163,6 +173,11 @@ int config_init(struct config *cfg)
 	strcpy(cfg->region, "WEUR");
 	strcpy(cfg->colo, "LCL");
 	cfg->bootstrap = 1;
+	cfg->query_timeout_ms = 30000;
+	cfg->max_db_bytes = 10000000000LL;
+	cfg->max_value_bytes = 2000000;
+	cfg->max_open_dbs = 128;
+	cfg->readers = 4;
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const char *v = getenv(settings[i].env);
 		if (v && *v && apply(cfg, settings[i].kind, v, settings[i].env))

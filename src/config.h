@@ -15,10 +15,14 @@ struct config {
 	    public_url[512]; /* base of signed URLs; "" = derived from listen */
 	int64_t max_databases;	/* per account, unless the account says */
 	int64_t max_body_bytes; /* JSON request bodies */
-	int threads;		/* HTTP worker threads; 0 = 2 per core, >= 4 */
 	char region[8];		/* served_by_region */
 	char colo[8];		/* served_by_colo */
 	int bootstrap;		/* create a default account on first start */
+	int64_t query_timeout_ms;
+	int64_t max_db_bytes;
+	int64_t max_value_bytes;
+	int64_t max_open_dbs; /* databases kept open at once */
+	int64_t readers;      /* read-only connections per open database */
 };
 
 /* Fill cfg with defaults and then the D1D_* environment variables. Returns

@@ -2,10 +2,17 @@
  * http.c — libmicrohttpd glue: from bytes on a socket to a routed,
  * authenticated handler call, and back.
  *
- * Threading: libmicrohttpd runs a pool of worker threads, each with its own
- * epoll loop over its share of the connections (keep-alive connections stay
- * with one thread). A request lives in one worker from its first byte to its
- * completion callback, so struct req needs no locking. Shared state is the
+ * Threading: one thread per connection (libmicrohttpd's
+ * MHD_USE_THREAD_PER_CONNECTION). Handlers block: a query may run for up to
+ * its time limit, and a write waits for its group's COMMIT (dbpool.c). With
+ * a fixed pool of epoll threads, one slow query would stall every other
+ * connection on its thread, and the number of writes that can share one
+ * commit would be capped by the pool size; with a thread per connection a
+ * slow request delays only its own connection and every concurrent writer
+ * joins the group. Keep-alive connections keep their thread, so requests on
+ * them are served without reconnects. A request lives in its connection's
+ * thread from its first byte to its completion callback, so struct req
+ * needs no locking. Shared state is the
  * catalog (internally locked) and srv->inflight (atomic), which lets
  * http_stop() wait for requests under way before the daemon goes away.
  *
@@ -415,20 +422,14 @@ static int open_listener(const struct config *cfg, int *port)
 
 int http_start(struct server *srv, int *port)
 {
-	int threads = srv->cfg.threads;
-	if (threads <= 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = n > 0 ? (int)n * 2 : 4;
-		if (threads < 4)
-			threads = 4;
-	}
 	listen_fd = open_listener(&srv->cfg, port);
 	if (listen_fd < 0)
 		return D1E_IO;
 	daemon_ = MHD_start_daemon(
-	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-	    NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		MHD_USE_ITC | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);

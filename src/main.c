@@ -14,6 +14,8 @@
 #include "catalog.h"
 #include "config.h"
 #include "dbfile.h"
+#include "dbpool.h"
+#include "exec.h"
 #include "http.h"
 #include "server.h"
 #include "util.h"
@@ -168,6 +170,13 @@ static int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	srv.limits.timeout_ms = srv.cfg.query_timeout_ms;
+	srv.limits.max_db_bytes = srv.cfg.max_db_bytes;
+	srv.limits.max_value_bytes = srv.cfg.max_value_bytes;
+	if (dbpool_new(srv.cfg.data_dir, (int)srv.cfg.max_open_dbs,
+		       (int)srv.cfg.readers, exec_conn_setup,
+		       exec_conn_teardown, &srv.limits, &srv.pool))
+		goto out;
 	if (http_start(&srv, &port))
 		goto out;
 	if (srv.cfg.public_url[0])
@@ -196,6 +205,7 @@ static int cmd_serve(int argc, char **argv)
 	http_stop(&srv, 30000);
 	rc = 0;
 out:
+	dbpool_free(srv.pool);
 	catalog_free(srv.cat);
 	return rc;
 }

@@ -29,6 +29,9 @@ static const struct route routes[] = {
      ROUTE_AUTH | ROUTE_WRITE},
     {"DELETE", "accounts/:account/d1/database/:db", api_database_delete,
      ROUTE_AUTH | ROUTE_WRITE},
+    /* A read-only token may query; exec refuses its writing statements. */
+    {"POST", "accounts/:account/d1/database/:db/query", api_query, ROUTE_AUTH},
+    {"POST", "accounts/:account/d1/database/:db/raw", api_raw, ROUTE_AUTH},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

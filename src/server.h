@@ -6,12 +6,16 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "dbpool.h"
+#include "exec.h"
 
 #include <stdatomic.h>
 
 struct server {
 	struct config cfg;
 	struct catalog *cat;
+	struct dbpool *pool;
+	struct exec_limits limits;
 	char base_url[600];  /* http://host:port, where clients reach us */
 	atomic_int inflight; /* requests between first byte and completion */
 };

@@ -1,0 +1,436 @@
+/*
+ * dbpool.c — open databases and how requests use them.
+ *
+ * Each open database (struct dbh) has one writer connection and up to
+ * `readers` read-only connections, all on the same file in WAL mode, so
+ * readers see the last committed state and never wait for the writer.
+ * Readers are opened on first need.
+ *
+ * Group commit. Writes are jobs. A request that wants to write queues its
+ * job on the dbh and then either becomes the leader (no group is running)
+ * or waits. The leader takes every queued job, runs BEGIN IMMEDIATE, runs
+ * each job inside its own SAVEPOINT (a failing job is rolled back to its
+ * savepoint and does not disturb the others), COMMITs once, and wakes the
+ * jobs' owners. While a group commits, new jobs queue up and form the next
+ * group, so under load one fsync covers many requests. If a job ends the
+ * transaction itself (an `OR ROLLBACK` conflict, a full disk), that job
+ * fails alone and the group is re-run without it: the other jobs have
+ * committed nothing yet, and each job writes its answer from scratch.
+ *
+ * The commit point is commit_group(): it is the one place where a group
+ * becomes durable, and where history capture hooks in. Checkpoints are ours
+ * too: the writer runs with wal_autocheckpoint=0 and commit_group() runs a
+ * PASSIVE checkpoint when the WAL has grown past DBPOOL_CHECKPOINT_PAGES.
+ *
+ * Locking. pool->mu guards the LRU list and every dbh's refs. dbh->mu guards
+ * the dbh's job queue, leader flag and reader slots; it is never held while
+ * SQL runs. Lock order: pool->mu before dbh->mu. A dbh with refs > 0 is
+ * never closed; idle ones beyond max_open are closed, least recently used
+ * first, so the number of open files stays bounded whatever the number of
+ * databases.
+ */
+#include "dbpool.h"
+
+#include "apierr.h"
+#include "dbfile.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DBPOOL_MAX_READERS	16
+#define DBPOOL_CHECKPOINT_PAGES 1000
+
+struct wjob {
+	dbpool_job_fn fn;
+	void *ctx;
+	int rc;
+	int done;  /* the group holding it has finished */
+	int final; /* it ended the transaction: do not run it again */
+	struct wjob *next;
+};
+
+struct dbh {
+	char uuid[40];
+	char path[4200];
+	struct dbpool *pool;
+	int refs;		 /* pool->mu */
+	struct dbh *prev, *next; /* LRU list, most recent first; pool->mu */
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	sqlite3 *writer;
+	void *writer_ctx;
+	sqlite3 *readers[DBPOOL_MAX_READERS];
+	void *reader_ctx[DBPOOL_MAX_READERS];
+	unsigned char reader_busy[DBPOOL_MAX_READERS];
+	struct wjob *q_head, *q_tail;
+	int leader;
+	int64_t commits, jobs;
+};
+
+struct dbpool {
+	char data_dir[1024];
+	int max_open, nreaders, nopen;
+	dbpool_setup_fn setup;
+	dbpool_teardown_fn teardown;
+	void *setup_ctx;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* signalled when a dbh's refs drop */
+	struct dbh *head, *tail;
+};
+
+int dbpool_new(const char *data_dir, int max_open, int readers,
+	       dbpool_setup_fn setup, dbpool_teardown_fn teardown,
+	       void *setup_ctx, struct dbpool **out)
+{
+	struct dbpool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return D1E_NOMEM;
+	snprintf(p->data_dir, sizeof(p->data_dir), "%s", data_dir);
+	p->max_open = max_open > 0 ? max_open : 1;
+	p->nreaders = readers < 1		     ? 1
+		      : readers > DBPOOL_MAX_READERS ? DBPOOL_MAX_READERS
+						     : readers;
+	p->setup = setup;
+	p->teardown = teardown;
+	p->setup_ctx = setup_ctx;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	*out = p;
+	return 0;
+}
+
+static void close_conn(struct dbpool *p, sqlite3 *db, void *cctx)
+{
+	if (cctx && p->teardown)
+		p->teardown(cctx);
+	if (sqlite3_close(db) != SQLITE_OK)
+		fprintf(stderr, "d1d: could not close a connection: %s\n",
+			sqlite3_errmsg(db));
+}
+
+static void dbh_close(struct dbh *h)
+{
+	for (int i = 0; i < DBPOOL_MAX_READERS; i++)
+		close_conn(h->pool, h->readers[i], h->reader_ctx[i]);
+	/* The writer last: closing the last connection checkpoints the WAL
+	 * into the database file. */
+	close_conn(h->pool, h->writer, h->writer_ctx);
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cv);
+	free(h);
+}
+
+static void lru_unlink(struct dbpool *p, struct dbh *h)
+{
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		p->head = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	else
+		p->tail = h->prev;
+	h->prev = h->next = NULL;
+	p->nopen--;
+}
+
+static void lru_push(struct dbpool *p, struct dbh *h)
+{
+	h->prev = NULL;
+	h->next = p->head;
+	if (p->head)
+		p->head->prev = h;
+	p->head = h;
+	if (!p->tail)
+		p->tail = h;
+	p->nopen++;
+}
+
+void dbpool_free(struct dbpool *p)
+{
+	if (!p)
+		return;
+	while (p->head) {
+		struct dbh *h = p->head;
+		if (h->refs != 0)
+			fprintf(stderr, "d1d: dbpool_free: %s still in use\n",
+				h->uuid);
+		lru_unlink(p, h);
+		dbh_close(h);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+static int open_conn(struct dbpool *p, const char *path, int writer,
+		     sqlite3 **out, void **cctx)
+{
+	sqlite3 *db = NULL;
+	*cctx = NULL;
+	int flags = (writer ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
+		    SQLITE_OPEN_NOMUTEX;
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return D1E_IO;
+	}
+	/* The writer never waits: it is alone. Readers only wait during
+	 * WAL recovery, which is short. */
+	sqlite3_busy_timeout(db, 5000);
+	int rc = sqlite3_exec(db,
+			      writer ? "PRAGMA journal_mode=WAL;"
+				       "PRAGMA synchronous=FULL;"
+				       "PRAGMA wal_autocheckpoint=0;"
+				     : "PRAGMA cache_size=-1000;",
+			      NULL, NULL, NULL) == SQLITE_OK
+		     ? 0
+		     : D1E_IO;
+	if (!rc && p->setup)
+		rc = p->setup(db, writer, p->setup_ctx, cctx);
+	if (rc) {
+		sqlite3_close(db);
+		return rc;
+	}
+	*out = db;
+	return 0;
+}
+
+int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out)
+{
+	struct dbh *h;
+	int rc = 0;
+	*out = NULL;
+	pthread_mutex_lock(&p->mu);
+	for (h = p->head; h; h = h->next)
+		if (strcmp(h->uuid, uuid) == 0)
+			break;
+	if (h) {
+		lru_unlink(p, h);
+		lru_push(p, h);
+		h->refs++;
+		goto out;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		rc = D1E_NOMEM;
+		goto out;
+	}
+	snprintf(h->uuid, sizeof(h->uuid), "%s", uuid);
+	h->pool = p;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	rc = dbfile_path(p->data_dir, uuid, h->path, sizeof(h->path));
+	if (!rc)
+		rc = open_conn(p, h->path, 1, &h->writer, &h->writer_ctx);
+	if (rc) {
+		dbh_close(h);
+		h = NULL;
+		goto out;
+	}
+	h->refs = 1;
+	lru_push(p, h);
+	/* Close idle databases beyond the bound, oldest first. */
+	for (struct dbh *v = p->tail; v && p->nopen > p->max_open;) {
+		struct dbh *prev = v->prev;
+		if (v->refs == 0) {
+			lru_unlink(p, v);
+			dbh_close(v);
+		}
+		v = prev;
+	}
+out:
+	pthread_mutex_unlock(&p->mu);
+	*out = h;
+	return rc;
+}
+
+void dbpool_release(struct dbpool *p, struct dbh *h)
+{
+	pthread_mutex_lock(&p->mu);
+	h->refs--;
+	if (h->refs == 0)
+		pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void dbpool_forget(struct dbpool *p, const char *uuid)
+{
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct dbh *h;
+		for (h = p->head; h; h = h->next)
+			if (strcmp(h->uuid, uuid) == 0)
+				break;
+		if (!h)
+			break;
+		if (h->refs == 0) {
+			lru_unlink(p, h);
+			dbh_close(h);
+			break;
+		}
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx)
+{
+	int slot = -1, rc;
+	int n = h->pool->nreaders;
+	pthread_mutex_lock(&h->mu);
+	while (slot < 0) {
+		for (int i = 0; i < n; i++) {
+			if (!h->reader_busy[i]) {
+				slot = i;
+				break;
+			}
+		}
+		if (slot < 0)
+			pthread_cond_wait(&h->cv, &h->mu);
+	}
+	h->reader_busy[slot] = 1;
+	pthread_mutex_unlock(&h->mu);
+
+	rc = 0;
+	if (!h->readers[slot])
+		rc = open_conn(h->pool, h->path, 0, &h->readers[slot],
+			       &h->reader_ctx[slot]);
+	if (!rc)
+		rc = fn(h->readers[slot], h->reader_ctx[slot], ctx);
+
+	pthread_mutex_lock(&h->mu);
+	h->reader_busy[slot] = 0;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+static int exec0(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0
+								    : D1E_IO;
+}
+
+/* The commit point: the group's changes become durable here, or not at
+ * all. Returns 0 or D1E_IO. */
+static int commit_group(struct dbh *h)
+{
+	int log = 0, ckpt = 0;
+	if (exec0(h->writer, "COMMIT")) {
+		fprintf(stderr, "d1d: %s: COMMIT failed: %s\n", h->uuid,
+			sqlite3_errmsg(h->writer));
+		if (!sqlite3_get_autocommit(h->writer))
+			exec0(h->writer, "ROLLBACK");
+		return D1E_IO;
+	}
+	if (sqlite3_wal_checkpoint_v2(h->writer, NULL,
+				      SQLITE_CHECKPOINT_PASSIVE, &log,
+				      &ckpt) == SQLITE_OK &&
+	    log > DBPOOL_CHECKPOINT_PAGES && ckpt == log)
+		sqlite3_wal_checkpoint_v2(
+		    h->writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	return 0;
+}
+
+/* Run one group of jobs as one transaction (see the file comment).
+ * Returns 1 if it committed, else 0. */
+static int run_group(struct dbh *h, struct wjob *group)
+{
+	sqlite3 *db = h->writer;
+	for (;;) {
+		int any_ok = 0, restart = 0;
+		if (exec0(db, "BEGIN IMMEDIATE")) {
+			for (struct wjob *j = group; j; j = j->next)
+				if (!j->final)
+					j->rc = D1E_IO;
+			return 0;
+		}
+		for (struct wjob *j = group; j && !restart; j = j->next) {
+			if (j->final)
+				continue;
+			if (exec0(db, "SAVEPOINT job")) {
+				j->rc = D1E_IO;
+				j->final = 1;
+				restart = 1;
+				break;
+			}
+			j->rc = j->fn(db, h->writer_ctx, j->ctx);
+			if (sqlite3_get_autocommit(db)) {
+				/* The job ended the transaction itself. */
+				if (!j->rc)
+					j->rc = D1E_INTERNAL;
+				j->final = 1;
+				restart = 1;
+			} else if (j->rc) {
+				exec0(db, "ROLLBACK TO job");
+				exec0(db, "RELEASE job");
+			} else {
+				exec0(db, "RELEASE job");
+				any_ok = 1;
+			}
+		}
+		if (restart) {
+			if (!sqlite3_get_autocommit(db))
+				exec0(db, "ROLLBACK");
+			continue;
+		}
+		if (!any_ok) {
+			exec0(db, "ROLLBACK");
+			return 0;
+		}
+		if (commit_group(h)) {
+			for (struct wjob *j = group; j; j = j->next)
+				if (!j->rc)
+					j->rc = D1E_IO;
+			return 0;
+		}
+		return 1;
+	}
+}
+
+int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx)
+{
+	struct wjob job = {fn, ctx, 0, 0, 0, NULL};
+	pthread_mutex_lock(&h->mu);
+	if (h->q_tail)
+		h->q_tail->next = &job;
+	else
+		h->q_head = &job;
+	h->q_tail = &job;
+	while (!job.done) {
+		if (h->leader) {
+			pthread_cond_wait(&h->cv, &h->mu);
+			continue;
+		}
+		h->leader = 1;
+		struct wjob *group = h->q_head;
+		h->q_head = h->q_tail = NULL;
+		pthread_mutex_unlock(&h->mu);
+
+		int committed = run_group(h, group);
+
+		pthread_mutex_lock(&h->mu);
+		h->commits += committed;
+		for (struct wjob *j = group, *next; j; j = next) {
+			next = j->next;
+			j->done = 1;
+			h->jobs++;
+		}
+		h->leader = 0;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return job.rc;
+}
+
+void dbpool_stats(struct dbh *h, int64_t *commits, int64_t *jobs)
+{
+	pthread_mutex_lock(&h->mu);
+	*commits = h->commits;
+	*jobs = h->jobs;
+	pthread_mutex_unlock(&h->mu);
+}

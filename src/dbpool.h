@@ -1,0 +1,61 @@
+/*
+ * dbpool.h — open databases: per database one writer connection, a few
+ * read-only connections, and the group-commit protocol. See dbpool.c.
+ */
+#ifndef D1D_DBPOOL_H
+#define D1D_DBPOOL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+struct dbpool;
+struct dbh; /* one open database */
+
+/* Prepares a freshly opened connection (the sandbox, limits); called once
+ * per connection, writer or reader. It may return in *conn_ctx a pointer
+ * that the pool keeps with the connection, hands to every job run on it,
+ * and passes to the teardown function when the connection closes. Returns
+ * 0 or a D1E_* error (then *conn_ctx must be NULL). */
+typedef int (*dbpool_setup_fn)(sqlite3 *db, int writer, void *ctx,
+			       void **conn_ctx);
+typedef void (*dbpool_teardown_fn)(void *conn_ctx);
+
+/* A job: runs on a connection, with the connection's ctx and its own. */
+typedef int (*dbpool_job_fn)(sqlite3 *db, void *conn_ctx, void *ctx);
+
+/* max_open bounds the databases kept open at once (least recently used
+ * idle ones are closed beyond it); readers is the number of read-only
+ * connections per database. *out is freed with dbpool_free(). */
+int dbpool_new(const char *data_dir, int max_open, int readers,
+	       dbpool_setup_fn setup, dbpool_teardown_fn teardown,
+	       void *setup_ctx, struct dbpool **out);
+/* Close everything. No handle may be held. */
+void dbpool_free(struct dbpool *p);
+
+/* Pin the database with this uuid, opening it if needed. Every successful
+ * acquire is paired with one dbpool_release(). */
+int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out);
+void dbpool_release(struct dbpool *p, struct dbh *h);
+
+/* Close the database's connections (waiting for users to finish) and
+ * forget it, before its files are removed. */
+void dbpool_forget(struct dbpool *p, const char *uuid);
+
+/* Run fn on a read-only connection of h; readers never wait for the
+ * writer (WAL). Returns what fn returns. */
+int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx);
+
+/*
+ * Run fn on the writer inside its own savepoint, as part of a group of
+ * concurrent writes committed together. fn returns 0 to keep its changes or
+ * non-zero to have them rolled back (without affecting the other writes in
+ * the group). dbpool_write() returns when the group's COMMIT is durable:
+ * fn's result if it failed, D1E_IO if the commit failed (fn's changes are
+ * then lost and it must discard what it answered), else 0.
+ */
+int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx);
+
+/* Figures for tests and benchmarks: commits and write jobs so far. */
+void dbpool_stats(struct dbh *h, int64_t *commits, int64_t *jobs);
+
+#endif

@@ -1,0 +1,711 @@
+/*
+ * exec.c — running D1 requests' SQL the way D1 does (COMPAT.md §2).
+ *
+ * Splitting. A multi-statement sql is split by SQLite's own parser: each
+ * sqlite3_prepare_v3() consumes one statement and hands back the tail, so
+ * semicolons inside strings, comments, triggers (BEGIN...END) and CASE
+ * never split anything. Empty statements (";;", trailing comments) are
+ * skipped, as SQLite's shell does.
+ *
+ * Parameters. A unit's params bind to its statements in order: the first
+ * statement takes as many as it has parameters (sqlite3_bind_parameter_count,
+ * so ?NNN counts up to its largest NNN), the next statement the following
+ * ones, and so on; all must be used. For a single statement this is exactly
+ * D1's rule: the count must match.
+ *
+ * Atomicity. The caller runs the whole batch inside one transaction (the
+ * writer's per-request savepoint, or a read transaction on a reader); any
+ * error fails the run and the caller rolls it back.
+ *
+ * Sandbox. Every connection gets an authorizer implementing D1's rules
+ * (no ATTACH, no TEMP objects, no transactions, PRAGMA and virtual-table
+ * allow-lists, reserved _cf_ names), SQLITE_DBCONFIG_DEFENSIVE, no
+ * extension loading, untrusted schema, and D1's limits. The authorizer only
+ * judges user statements: it applies only while one is being prepared
+ * (the connection's `judging` flag); d1d's own statements pass.
+ *
+ * Counting. rows_written counts table rows inserted, updated or deleted
+ * (preupdate hook, so trigger-made rows count too) plus one index entry per
+ * index of the table for each; rows_read counts full-scan steps and rows
+ * returned, the closest the stock SQLite gets to D1's patched counters.
+ */
+#include "exec.h"
+
+#include "apierr.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Per-connection state, reached from SQLite's callbacks. */
+struct conn {
+	sqlite3 *db;
+	int writer;
+	int judging;	      /* preparing user SQL: the authorizer applies */
+	const char *deny_why; /* the authorizer's reason for its last denial */
+	int touched_pragma;   /* a user PRAGMA changed connection state */
+	int64_t deadline_us;  /* monotonic; 0 = none */
+	int timed_out;
+	int64_t rows_written;
+	const struct exec_limits *lim;
+	sqlite3_stmt *size_stmt; /* page_count - freelist_count, page_size */
+};
+
+/* ---- parsing the body ---- */
+
+static int parse_unit(json_t *o, struct exec_unit *u, const char *where,
+		      struct arena *a, const char **msg)
+{
+	json_t *sql = json_object_get(o, "sql");
+	json_t *params = json_object_get(o, "params");
+	const char *key;
+	json_t *v;
+	json_object_foreach(o, key, v)
+	{
+		if (strcmp(key, "sql") && strcmp(key, "params")) {
+			*msg =
+			    arena_printf(a,
+					 "Invalid property: %s%.64s => unknown "
+					 "field (expected sql and params)",
+					 where, key);
+			return D1E_BAD_REQUEST;
+		}
+	}
+	if (!json_is_string(sql)) {
+		*msg = arena_printf(a, "Invalid property: %ssql => %s", where,
+				    sql ? "expected a string" : "required");
+		return D1E_BAD_REQUEST;
+	}
+	u->sql = json_string_value(sql);
+	u->len = json_string_length(sql);
+	u->params = NULL;
+	if (params && !json_is_null(params)) {
+		if (!json_is_array(params)) {
+			*msg = arena_printf(
+			    a,
+			    "Invalid property: %sparams => expected "
+			    "an array",
+			    where);
+			return D1E_BAD_REQUEST;
+		}
+		size_t i;
+		json_array_foreach(params, i, v)
+		{
+			if (json_is_array(v) || json_is_object(v)) {
+				*msg = arena_printf(
+				    a,
+				    "Invalid property: %sparams[%zu] => "
+				    "expected a string, number, boolean or "
+				    "null",
+				    where, i);
+				return D1E_BAD_REQUEST;
+			}
+		}
+		if (json_array_size(params) > EXEC_MAX_PARAMS) {
+			*msg = arena_printf(
+			    a,
+			    "Too many SQL parameters: %zu (at most "
+			    "%d)",
+			    json_array_size(params), EXEC_MAX_PARAMS);
+			return D1E_BAD_REQUEST;
+		}
+		u->params = params;
+	}
+	if (u->len == 0 || strspn(u->sql, " \t\r\n;") == u->len) {
+		*msg = arena_printf(a, "Invalid property: %ssql => empty query",
+				    where);
+		return D1E_BAD_REQUEST;
+	}
+	return 0;
+}
+
+int exec_parse(struct arena *a, json_t *body, struct exec_batch *out,
+	       const char **msg)
+{
+	json_t *batch = json_object_get(body, "batch");
+	*msg = NULL;
+	if (batch) {
+		if (json_object_size(body) != 1) {
+			*msg = "Invalid body: give either {sql, params} or "
+			       "{batch: [...]}, not both";
+			return D1E_BAD_REQUEST;
+		}
+		if (!json_is_array(batch) || json_array_size(batch) == 0) {
+			*msg =
+			    "Invalid property: batch => expected a non-empty "
+			    "array of {sql, params}";
+			return D1E_BAD_REQUEST;
+		}
+		out->n = json_array_size(batch);
+		out->units = arena_alloc(a, sizeof(*out->units) * out->n);
+		if (!out->units)
+			return D1E_NOMEM;
+		for (size_t i = 0; i < out->n; i++) {
+			json_t *o = json_array_get(batch, i);
+			char where[40];
+			snprintf(where, sizeof(where), "batch[%zu].", i);
+			if (!json_is_object(o)) {
+				*msg =
+				    arena_printf(a,
+						 "Invalid property: batch[%zu] "
+						 "=> expected an object",
+						 i);
+				return D1E_BAD_REQUEST;
+			}
+			int rc = parse_unit(o, &out->units[i], where, a, msg);
+			if (rc)
+				return rc;
+		}
+		return 0;
+	}
+	out->n = 1;
+	out->units = arena_alloc(a, sizeof(*out->units));
+	if (!out->units)
+		return D1E_NOMEM;
+	return parse_unit(body, out->units, "", a, msg);
+}
+
+/* ---- the sandbox ---- */
+
+static int starts_cf(const char *name)
+{
+	return name && strncasecmp(name, "_cf_", 4) == 0;
+}
+
+static const char *const pragma_ok[] = {"table_list",
+					"table_info",
+					"table_xinfo",
+					"index_info",
+					"index_list",
+					"index_xinfo",
+					"foreign_key_check",
+					"foreign_key_list",
+					"quick_check",
+					"optimize",
+					NULL};
+static const char *const pragma_noarg[] = {"data_version", "page_size", NULL};
+static const char *const pragma_toggle[] = {
+    "case_sensitive_like",	 "foreign_keys",
+    "defer_foreign_keys",	 "ignore_check_constraints",
+    "legacy_alter_table",	 "recursive_triggers",
+    "reverse_unordered_selects", NULL};
+static const char *const vtab_ok[] = {"fts5", "fts5vocab", "rtree", NULL};
+static const char *const func_denied[] = {"load_extension",
+					  "fts3_tokenizer",
+					  "sqlite_compileoption_get",
+					  "sqlite_compileoption_used",
+					  "sqlite_version",
+					  "sqlite_source_id",
+					  NULL};
+
+static int in_list(const char *s, const char *const *list)
+{
+	for (int i = 0; s && list[i]; i++)
+		if (strcasecmp(s, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int deny(struct conn *c, const char *why)
+{
+	c->deny_why = why;
+	return SQLITE_DENY;
+}
+
+static int authorize(void *ud, int action, const char *a1, const char *a2,
+		     const char *dbname, const char *trigger)
+{
+	struct conn *c = ud;
+	(void)trigger;
+	if (!c->judging)
+		return SQLITE_OK;
+	if (dbname && strcmp(dbname, "main") != 0)
+		return deny(c, "only the main database can be used");
+	switch (action) {
+	case SQLITE_ATTACH:
+	case SQLITE_DETACH: return deny(c, "ATTACH and DETACH are not allowed");
+	case SQLITE_CREATE_TEMP_INDEX:
+	case SQLITE_CREATE_TEMP_TABLE:
+	case SQLITE_CREATE_TEMP_TRIGGER:
+	case SQLITE_CREATE_TEMP_VIEW:
+	case SQLITE_DROP_TEMP_INDEX:
+	case SQLITE_DROP_TEMP_TABLE:
+	case SQLITE_DROP_TEMP_TRIGGER:
+	case SQLITE_DROP_TEMP_VIEW:
+		return deny(c, "TEMP tables, indexes, triggers and views are "
+			       "not allowed");
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+		return deny(c,
+			    "BEGIN, COMMIT, ROLLBACK, SAVEPOINT and RELEASE "
+			    "are not allowed: each request is already one "
+			    "transaction; send several statements in one sql "
+			    "or use batch");
+	case SQLITE_PRAGMA:
+		if (in_list(a1, pragma_ok))
+			return SQLITE_OK;
+		if (in_list(a1, pragma_noarg) && !a2)
+			return SQLITE_OK;
+		if (in_list(a1, pragma_toggle)) {
+			if (a2)
+				c->touched_pragma = 1;
+			return SQLITE_OK;
+		}
+		return deny(c, "this PRAGMA is not allowed");
+	case SQLITE_FUNCTION:
+		if (in_list(a2, func_denied))
+			return deny(c, "this function is not allowed");
+		return SQLITE_OK;
+	case SQLITE_CREATE_VTABLE:
+	case SQLITE_DROP_VTABLE:
+		if (!in_list(a2, vtab_ok))
+			return deny(c, "only fts5, fts5vocab and rtree virtual "
+				       "tables are allowed");
+		return starts_cf(a1) ? deny(c, "names starting with _cf_ are "
+					       "reserved")
+				     : SQLITE_OK;
+	case SQLITE_CREATE_TABLE:
+	case SQLITE_CREATE_INDEX:
+	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_CREATE_VIEW:
+	case SQLITE_DROP_TABLE:
+	case SQLITE_DROP_INDEX:
+	case SQLITE_DROP_TRIGGER:
+	case SQLITE_DROP_VIEW:
+	case SQLITE_INSERT:
+	case SQLITE_UPDATE:
+	case SQLITE_DELETE:
+	case SQLITE_ALTER_TABLE:
+		if (action == SQLITE_ALTER_TABLE ? starts_cf(a2)
+						 : starts_cf(a1))
+			return deny(c, "names starting with _cf_ are reserved");
+		return SQLITE_OK;
+	case SQLITE_READ:
+		if (starts_cf(a1))
+			return deny(c, "names starting with _cf_ are reserved");
+		/* Eponymous virtual tables that expose more than the data. */
+		if (a1 && (!strcasecmp(a1, "dbstat") ||
+			   !strcasecmp(a1, "sqlite_stmt") ||
+			   !strcasecmp(a1, "sqlite_dbpage")))
+			return deny(c, "this table is not allowed");
+		return SQLITE_OK;
+	default: return SQLITE_OK;
+	}
+}
+
+static void on_preupdate(void *ud, sqlite3 *db, int op, const char *dbname,
+			 const char *table, sqlite3_int64 k1, sqlite3_int64 k2)
+{
+	struct conn *c = ud;
+	(void)db;
+	(void)op;
+	(void)dbname;
+	(void)table;
+	(void)k1;
+	(void)k2;
+	c->rows_written++;
+}
+
+static int on_progress(void *ud)
+{
+	struct conn *c = ud;
+	if (c->deadline_us && util_mono_us() > c->deadline_us) {
+		c->timed_out = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int exec_conn_setup(sqlite3 *db, int writer, void *ctx, void **conn_ctx)
+{
+	const struct exec_limits *lim = ctx;
+	struct conn *c = calloc(1, sizeof(*c));
+	int on = 1, off = 0;
+	*conn_ctx = NULL;
+	if (!c)
+		return D1E_NOMEM;
+	c->db = db;
+	c->writer = writer;
+	c->lim = lim;
+
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, on, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, off, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, off, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, on, NULL);
+	sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+	sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, EXEC_MAX_PARAMS);
+	sqlite3_limit(db, SQLITE_LIMIT_COLUMN, 100);
+	sqlite3_limit(db, SQLITE_LIMIT_FUNCTION_ARG, 32);
+	sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 50);
+	sqlite3_limit(db, SQLITE_LIMIT_LENGTH,
+		      lim->max_value_bytes > 0 &&
+			      lim->max_value_bytes < 1000000000
+			  ? (int)lim->max_value_bytes
+			  : 2000000);
+
+	int rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+	if (rc == SQLITE_OK && writer && lim->max_db_bytes > 0) {
+		char sql[96];
+		snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld",
+			 (long long)(lim->max_db_bytes / 4096));
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(
+		    db,
+		    "SELECT (SELECT page_count FROM pragma_page_count()) - "
+		    "(SELECT freelist_count FROM pragma_freelist_count()), "
+		    "(SELECT page_size FROM pragma_page_size())",
+		    -1, SQLITE_PREPARE_PERSISTENT, &c->size_stmt, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(c->size_stmt);
+		free(c);
+		return D1E_IO;
+	}
+	sqlite3_set_authorizer(db, authorize, c);
+	sqlite3_preupdate_hook(db, on_preupdate, c);
+	sqlite3_progress_handler(db, 1000, on_progress, c);
+	*conn_ctx = c; /* freed by exec_conn_teardown(), before the close */
+	return 0;
+}
+
+void exec_conn_teardown(void *conn_ctx)
+{
+	struct conn *c = conn_ctx;
+	if (!c)
+		return;
+	/* Called before sqlite3_close(), which fails while a statement is
+	 * unfinalized; the callbacks must not outlive c either. */
+	sqlite3_finalize(c->size_stmt);
+	sqlite3_set_authorizer(c->db, NULL, NULL);
+	sqlite3_preupdate_hook(c->db, NULL, NULL);
+	sqlite3_progress_handler(c->db, 0, NULL, NULL);
+	free(c);
+}
+
+/* ---- errors ---- */
+
+static const char *code_name(int rc)
+{
+	static const char *const names[] = {
+	    "SQLITE_OK",	"SQLITE_ERROR",	     "SQLITE_INTERNAL",
+	    "SQLITE_PERM",	"SQLITE_ABORT",	     "SQLITE_BUSY",
+	    "SQLITE_LOCKED",	"SQLITE_NOMEM",	     "SQLITE_READONLY",
+	    "SQLITE_INTERRUPT", "SQLITE_IOERR",	     "SQLITE_CORRUPT",
+	    "SQLITE_NOTFOUND",	"SQLITE_FULL",	     "SQLITE_CANTOPEN",
+	    "SQLITE_PROTOCOL",	"SQLITE_EMPTY",	     "SQLITE_SCHEMA",
+	    "SQLITE_TOOBIG",	"SQLITE_CONSTRAINT", "SQLITE_MISMATCH",
+	    "SQLITE_MISUSE",	"SQLITE_NOLFS",	     "SQLITE_AUTH",
+	    "SQLITE_FORMAT",	"SQLITE_RANGE",	     "SQLITE_NOTADB",
+	    "SQLITE_NOTICE",	"SQLITE_WARNING"};
+	rc &= 0xff;
+	return rc >= 0 && rc < (int)(sizeof(names) / sizeof(names[0]))
+		   ? names[rc]
+		   : "SQLITE_ERROR";
+}
+
+/* Format SQLite's error the way D1 does: "<errmsg>[ at offset N]: CODE". */
+static int sql_error(struct exec_run *x, struct conn *c, int rc)
+{
+	sqlite3 *db = c->db;
+	int prim = rc & 0xff;
+	int off = sqlite3_error_offset(db);
+	if (c->timed_out) {
+		snprintf(x->err, sizeof(x->err),
+			 "Query exceeded the time limit of %lld ms and was "
+			 "stopped; nothing was changed: SQLITE_INTERRUPT",
+			 (long long)c->lim->timeout_ms);
+		return D1E_SQL;
+	}
+	if (prim == SQLITE_FULL && c->writer) {
+		snprintf(x->err, sizeof(x->err), "Exceeded maximum DB size.");
+		return D1E_SQL;
+	}
+	/* A denial can surface as SQLITE_AUTH, or as SQLITE_ERROR ("not
+	 * authorized to use function") or SQLITE_SCHEMA from within SQLite's
+	 * own re-prepare; the authorizer's reason is the one to report. */
+	if (c->deny_why) {
+		snprintf(x->err, sizeof(x->err),
+			 "not authorized: %s: SQLITE_AUTH", c->deny_why);
+		return D1E_SQL;
+	}
+	if (off >= 0)
+		snprintf(x->err, sizeof(x->err), "%s at offset %d: %s",
+			 sqlite3_errmsg(db), off, code_name(prim));
+	else
+		snprintf(x->err, sizeof(x->err), "%s: %s", sqlite3_errmsg(db),
+			 code_name(prim));
+	return D1E_SQL;
+}
+
+static int plain_error(struct exec_run *x, const char *msg)
+{
+	snprintf(x->err, sizeof(x->err), "%s", msg);
+	return D1E_SQL;
+}
+
+/* ---- running ---- */
+
+static int bind_params(struct exec_run *x, sqlite3_stmt *st, json_t *params,
+		       size_t *next)
+{
+	int n = sqlite3_bind_parameter_count(st);
+	size_t have = params ? json_array_size(params) : 0;
+	if ((size_t)n > have - *next || (have < *next))
+		return plain_error(x, "Wrong number of parameter bindings for "
+				      "SQL query.");
+	for (int i = 1; i <= n; i++) {
+		const char *name = sqlite3_bind_parameter_name(st, i);
+		if (name && name[0] != '?')
+			return plain_error(x, "Only ? and ?NNN parameters are "
+					      "supported, not named ones "
+					      "(:name, @name, $name).");
+		json_t *v = json_array_get(params, *next + (size_t)i - 1);
+		int rc;
+		switch (json_typeof(v)) {
+		case JSON_STRING:
+			rc = sqlite3_bind_text64(st, i, json_string_value(v),
+						 json_string_length(v),
+						 SQLITE_STATIC, SQLITE_UTF8);
+			break;
+		case JSON_INTEGER:
+			rc = sqlite3_bind_int64(st, i, json_integer_value(v));
+			break;
+		case JSON_REAL:
+			rc = sqlite3_bind_double(st, i, json_real_value(v));
+			break;
+		case JSON_TRUE: rc = sqlite3_bind_int(st, i, 1); break;
+		case JSON_FALSE: rc = sqlite3_bind_int(st, i, 0); break;
+		default: rc = sqlite3_bind_null(st, i);
+		}
+		if (rc != SQLITE_OK)
+			return D1E_NOMEM;
+	}
+	*next += (size_t)n;
+	return 0;
+}
+
+static void write_value(struct jsonw *w, sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER: jsonw_int(w, sqlite3_column_int64(st, i)); break;
+	case SQLITE_FLOAT: jsonw_double(w, sqlite3_column_double(st, i)); break;
+	case SQLITE_TEXT:
+		jsonw_strn(w, (const char *)sqlite3_column_text(st, i),
+			   (size_t)sqlite3_column_bytes(st, i));
+		break;
+	case SQLITE_BLOB: {
+		const unsigned char *b = sqlite3_column_blob(st, i);
+		int n = sqlite3_column_bytes(st, i);
+		jsonw_arr_begin(w);
+		for (int k = 0; k < n; k++)
+			jsonw_int(w, b[k]);
+		jsonw_arr_end(w);
+		break;
+	}
+	default: jsonw_null(w);
+	}
+}
+
+static int64_t db_size(struct conn *c)
+{
+	int64_t pages = 0, psize = 0;
+	if (sqlite3_step(c->size_stmt) == SQLITE_ROW) {
+		pages = sqlite3_column_int64(c->size_stmt, 0);
+		psize = sqlite3_column_int64(c->size_stmt, 1);
+	}
+	sqlite3_reset(c->size_stmt);
+	return pages * psize;
+}
+
+/* Step one prepared statement, writing its QueryResult. */
+static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
+{
+	struct jsonw *w = &x->out;
+	sqlite3 *db = c->db;
+	int ncol = sqlite3_column_count(st);
+	int64_t changes0 = sqlite3_total_changes64(db);
+	int64_t written0 = c->rows_written;
+	int64_t nrows = 0, t0 = util_mono_us();
+	int rc;
+
+	jsonw_obj_begin(w);
+	jsonw_key(w, "results");
+	if (x->raw) {
+		jsonw_obj_begin(w);
+		jsonw_key(w, "columns");
+		jsonw_arr_begin(w);
+		for (int i = 0; i < ncol; i++)
+			jsonw_str(w, sqlite3_column_name(st, i));
+		jsonw_arr_end(w);
+		jsonw_key(w, "rows");
+	}
+	jsonw_arr_begin(w);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nrows++;
+		if (x->raw) {
+			jsonw_arr_begin(w);
+			for (int i = 0; i < ncol; i++)
+				write_value(w, st, i);
+			jsonw_arr_end(w);
+			continue;
+		}
+		/* Duplicate names: the last one wins, as in D1. */
+		jsonw_obj_begin(w);
+		for (int i = 0; i < ncol; i++) {
+			const char *name = sqlite3_column_name(st, i);
+			int later = 0;
+			for (int k = i + 1; k < ncol && !later; k++)
+				later =
+				    !strcmp(name, sqlite3_column_name(st, k));
+			if (later)
+				continue;
+			jsonw_key(w, name);
+			write_value(w, st, i);
+		}
+		jsonw_obj_end(w);
+	}
+	if (rc != SQLITE_DONE)
+		return sql_error(x, c, rc);
+	jsonw_arr_end(w);
+	if (x->raw)
+		jsonw_obj_end(w);
+
+	double ms = (double)(util_mono_us() - t0) / 1000.0;
+	int64_t changes = sqlite3_total_changes64(db) - changes0;
+	int64_t written = c->rows_written - written0;
+	int64_t read =
+	    sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) + nrows;
+	jsonw_key(w, "success");
+	jsonw_bool(w, 1);
+	jsonw_key(w, "meta");
+	jsonw_obj_begin(w);
+	jsonw_key(w, "served_by_region");
+	jsonw_str(w, x->region);
+	jsonw_key(w, "served_by_colo");
+	jsonw_str(w, x->colo);
+	jsonw_key(w, "served_by_primary");
+	jsonw_bool(w, 1);
+	jsonw_key(w, "timings");
+	jsonw_obj_begin(w);
+	jsonw_key(w, "sql_duration_ms");
+	jsonw_double(w, ms);
+	jsonw_obj_end(w);
+	jsonw_key(w, "duration");
+	jsonw_double(w, ms);
+	jsonw_key(w, "changes");
+	jsonw_int(w, changes);
+	jsonw_key(w, "last_row_id");
+	jsonw_int(w, sqlite3_last_insert_rowid(db));
+	jsonw_key(w, "changed_db");
+	jsonw_bool(w, changes > 0 || written > 0 || !sqlite3_stmt_readonly(st));
+	jsonw_key(w, "size_after");
+	jsonw_int(w, db_size(c));
+	jsonw_key(w, "rows_read");
+	jsonw_int(w, read);
+	jsonw_key(w, "rows_written");
+	jsonw_int(w, written);
+	jsonw_obj_end(w);
+	jsonw_obj_end(w);
+	return 0;
+}
+
+/* Reset the on/off PRAGMAs a request may have changed, so that the next
+ * request on this connection starts from D1's defaults. */
+static void reset_pragmas(struct conn *c)
+{
+	if (!c->touched_pragma)
+		return;
+	sqlite3_exec(c->db,
+		     "PRAGMA case_sensitive_like=OFF;"
+		     "PRAGMA ignore_check_constraints=OFF;"
+		     "PRAGMA legacy_alter_table=OFF;"
+		     "PRAGMA recursive_triggers=OFF;"
+		     "PRAGMA reverse_unordered_selects=OFF;"
+		     "PRAGMA foreign_keys=ON;",
+		     NULL, NULL, NULL);
+	c->touched_pragma = 0;
+}
+
+static int run_unit(struct exec_run *x, struct conn *c,
+		    const struct exec_unit *u)
+{
+	const char *p = u->sql, *end = u->sql + u->len;
+	size_t next_param = 0;
+	int rc = 0;
+	while (p < end) {
+		sqlite3_stmt *st = NULL;
+		const char *tail = NULL;
+		c->deny_why = NULL;
+		c->judging = 1;
+		int src =
+		    sqlite3_prepare_v3(c->db, p, (int)(end - p), 0, &st, &tail);
+		c->judging = 0;
+		if (src != SQLITE_OK) {
+			sqlite3_finalize(st);
+			return sql_error(x, c, src);
+		}
+		if (!st) { /* only whitespace or comments left */
+			p = tail;
+			continue;
+		}
+		if ((size_t)(tail - p) > EXEC_MAX_SQL_BYTES) {
+			sqlite3_finalize(st);
+			return plain_error(x,
+					   "Statement too long: SQL "
+					   "statements are limited to 100000 "
+					   "bytes: SQLITE_TOOBIG");
+		}
+		if (!c->writer && !sqlite3_stmt_readonly(st)) {
+			sqlite3_finalize(st);
+			x->needs_writer = 1;
+			return D1E_NEEDS_WRITER;
+		}
+		rc = bind_params(x, st, u->params, &next_param);
+		if (!rc)
+			rc = run_stmt(x, c, st);
+		sqlite3_finalize(st);
+		if (rc)
+			return rc;
+		p = tail;
+	}
+	if (u->params && next_param != json_array_size(u->params))
+		return plain_error(x, "Wrong number of parameter bindings for "
+				      "SQL query.");
+	return 0;
+}
+
+int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
+{
+	struct exec_run *x = arg;
+	struct conn *c = conn_ctx;
+	int rc = 0, began = 0;
+	(void)db;
+
+	jsonw_release(&x->out);
+	x->err[0] = '\0';
+	x->needs_writer = 0;
+	c->timed_out = 0;
+	c->deadline_us = c->lim->timeout_ms > 0
+			     ? util_mono_us() + c->lim->timeout_ms * 1000
+			     : 0;
+	if (!c->writer) {
+		/* One snapshot for every statement of the request. */
+		began =
+		    sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	}
+	jsonw_arr_begin(&x->out);
+	for (size_t i = 0; i < x->batch->n && !rc; i++)
+		rc = run_unit(x, c, &x->batch->units[i]);
+	jsonw_arr_end(&x->out);
+	if (!rc && jsonw_failed(&x->out))
+		rc = D1E_NOMEM;
+	if (began) {
+		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	}
+	c->deadline_us = 0;
+	reset_pragmas(c);
+	return rc;
+}

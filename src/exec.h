@@ -1,0 +1,64 @@
+/*
+ * exec.h — D1's SQL execution: a /query or /raw body in, QueryResults (or
+ * a D1-format error) out. Knows SQLite and JSON, not HTTP.
+ */
+#ifndef D1D_EXEC_H
+#define D1D_EXEC_H
+
+#include "arena.h"
+#include "jsonw.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#define EXEC_MAX_PARAMS	   100
+#define EXEC_MAX_SQL_BYTES 100000
+
+struct exec_limits {
+	int64_t timeout_ms;	 /* a request stops after this long */
+	int64_t max_db_bytes;	 /* "Exceeded maximum DB size." past this */
+	int64_t max_value_bytes; /* largest string or BLOB */
+};
+
+/* One element of a batch: a (possibly multi-statement) sql and its
+ * params. Pointers refer into the request's JSON, which outlives the run. */
+struct exec_unit {
+	const char *sql;
+	size_t len;
+	json_t *params; /* array or NULL */
+};
+
+struct exec_batch {
+	struct exec_unit *units; /* arena-owned */
+	size_t n;
+};
+
+/* Parse a /query or /raw body: {sql, params?} or {batch: [...]}. On a bad
+ * body returns D1E_BAD_REQUEST with a message in *msg (arena-owned). */
+int exec_parse(struct arena *a, json_t *body, struct exec_batch *out,
+	       const char **msg);
+
+/* dbpool setup/teardown for every connection: limits, sandbox, hooks. ctx
+ * is a struct exec_limits that outlives the pool. The teardown runs before
+ * the connection is closed. */
+int exec_conn_setup(sqlite3 *db, int writer, void *ctx, void **conn_ctx);
+void exec_conn_teardown(void *conn_ctx);
+
+/* One run of a batch on one connection. */
+struct exec_run {
+	const struct exec_batch *batch;
+	int raw;       /* /raw: {columns, rows} instead of objects */
+	int on_reader; /* running on a read-only connection */
+	const char *region, *colo;
+	struct jsonw out; /* the result array; reset at each run */
+	char err[1024];	  /* D1-format message when the run fails */
+	int needs_writer; /* set when a reader met a writing statement */
+};
+
+/* Run x->batch on db (a dbpool job: conn_ctx is the connection's). On a
+ * reader, a statement that writes stops the run with D1E_INTERNAL and
+ * x->needs_writer set. SQL errors return D1E_BAD_REQUEST with x->err. */
+int exec_run(sqlite3 *db, void *conn_ctx, void *x);
+
+#endif
