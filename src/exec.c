@@ -64,7 +64,7 @@ static int parse_unit(json_t *o, struct exec_unit *u, const char *where,
 	json_t *v;
 	json_object_foreach(o, key, v)
 	{
-		if (strcmp(key, "sql") && strcmp(key, "params")) {
+		if (strcmp(key, "sql") != 0 && strcmp(key, "params") != 0) {
 			*msg =
 			    arena_printf(a,
 					 "Invalid property: %s%.64s => unknown "

@@ -65,11 +65,8 @@ static int parse_args(struct config *cfg, int argc, char **argv,
 		      const char **positional)
 {
 	for (int i = 0; i < argc; i++) {
-		int k = config_flag(cfg, argc, argv, &i);
-		if (k < 0)
-			return -1;
-		if (k > 0)
-			continue;
+		/* The command's own flags first: `account create
+		 * --max-databases` is the account's limit, not serve's. */
 		int found = 0;
 		for (int o = 0; opts && opts[o]; o++) {
 			size_t n = strlen(opts[o]);
@@ -89,8 +86,14 @@ static int parse_args(struct config *cfg, int argc, char **argv,
 					argv[i]);
 				return -1;
 			}
+			break;
 		}
 		if (found)
+			continue;
+		int k = config_flag(cfg, argc, argv, &i);
+		if (k < 0)
+			return -1;
+		if (k > 0)
 			continue;
 		if (argv[i][0] != '-' && positional && !*positional) {
 			*positional = argv[i];

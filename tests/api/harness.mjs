@@ -217,7 +217,9 @@ export async function startServer(opts = {}) {
 			try {
 				assert.equal(exited, null, `d1d exited on its own before stop(): ${JSON.stringify(exited)}`);
 				child.kill('SIGTERM');
-				const res = await Promise.race([exitPromise, sleep(10000).then(() => null)]);
+				let killTimer;
+				const res = await Promise.race([exitPromise, new Promise((r) => (killTimer = setTimeout(() => r(null), 10000)))]);
+				clearTimeout(killTimer);
 				if (!res) {
 					child.kill('SIGKILL');
 					await exitPromise;
@@ -328,7 +330,7 @@ export function assertErr(res, status, code, messageRe) {
 // Clients
 
 export function sdk(baseURL, token) {
-	return new Cloudflare({ apiToken: token, baseURL, maxRetries: 0 });
+	return new Cloudflare({ apiToken: token, apiKey: null, apiEmail: null, userServiceKey: null, baseURL, maxRetries: 0 });
 }
 
 /** Assert that promise rejects with an SDK APIError of the given status and

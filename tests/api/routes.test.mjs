@@ -99,6 +99,14 @@ describe('routes', () => {
 		const hasAll = (log) => want.every(([m, p, s]) => log.split('\n').some((l) => l.includes(m) && l.includes(p) && new RegExp(`\\b${s}\\b`).test(l.replace(p, ''))));
 		const ok = await srv.waitStderr(hasAll);
 		assert.ok(ok, `missing log lines for ${JSON.stringify(want)} in stderr:\n${srv.stderr().slice(-3000)}`);
+
+		// exactly one line per request
+		const probe = '/client/v4/log-count-probe';
+		for (let i = 0; i < 3; i++) assertErr(await srv.api('GET', '/log-count-probe'), 404, 7000);
+		const count = () => srv.stderr().split('\n').filter((l) => l.includes(probe)).length;
+		await srv.waitStderr(() => count() >= 3);
+		await new Promise((r) => setTimeout(r, 100));
+		assert.equal(count(), 3, srv.stderr().slice(-2000));
 	});
 
 	test('garbage on a raw socket does not take the server down', async () => {
@@ -121,6 +129,55 @@ describe('routes', () => {
 			s.on('error', resolve);
 		});
 		assertOk(await srv.api('GET', srv.dbPath()));
+	});
+
+	test('pipelined HTTP/1.1 requests are answered in order on one connection', async () => {
+		const srv = h.srv;
+		const { port } = new URL(srv.url);
+		const req = (p) => `GET /client/v4${p} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${srv.token}\r\n\r\n`;
+		const raw = await new Promise((resolve, reject) => {
+			const s = net.connect(Number(port), '127.0.0.1');
+			let buf = '';
+			s.setEncoding('utf8');
+			s.on('error', reject);
+			s.on('data', (d) => {
+				buf += d;
+				if ((buf.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= 3 && /"routes-db"[^]*$/.test(buf.slice(buf.lastIndexOf('HTTP/1.1')))) {
+					s.destroy();
+					resolve(buf);
+				}
+			});
+			s.setTimeout(3000, () => {
+				s.destroy();
+				resolve(buf);
+			});
+			s.write(req(`${srv.dbPath()}/pipe-missing`) + req('/pipe-no-route') + req(`${srv.dbPath()}/${db.uuid}`));
+		});
+		const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+		assert.deepEqual(statuses, [404, 404, 200], raw);
+		const codes = [...raw.matchAll(/"code":\s*(\d+)/g)].map((m) => Number(m[1]));
+		assert.deepEqual(codes, [7404, 7000], raw);
+	});
+
+	test('a chunked request body is accepted', async () => {
+		const srv = h.srv;
+		const enc = new TextEncoder();
+		const body = new ReadableStream({
+			start(c) {
+				c.enqueue(enc.encode('{"name":'));
+				c.enqueue(enc.encode('"chunked-db"}'));
+				c.close();
+			},
+		});
+		const res = await fetch(srv.baseURL + srv.dbPath(), {
+			method: 'POST',
+			body,
+			duplex: 'half',
+			headers: { Authorization: `Bearer ${srv.token}`, 'Content-Type': 'application/json' },
+		});
+		const text = await res.text();
+		assert.equal(res.status, 200, text);
+		assert.equal(JSON.parse(text).result.name, 'chunked-db');
 	});
 
 	test('many concurrent requests are all answered', async () => {
