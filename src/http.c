@@ -22,10 +22,12 @@
  * buffer are malloc'd because they can be large and change hands (the
  * response buffer goes to libmicrohttpd, which frees it).
  *
- * Request bodies are capped at cfg.max_body_bytes: a Content-Length above it
- * is refused before reading; a body that grows past it (chunked) is
- * discarded as it arrives and refused at the end. Either way the client gets
- * a 413 envelope.
+ * Request bodies are capped at cfg.max_body_bytes. A body past the cap is
+ * read and discarded, and the 413 envelope sent once it has arrived: a
+ * client that is still writing when the answer comes and the socket closes
+ * (Node's fetch, the SDK) sees a broken pipe instead of the 413. Only a
+ * client that sends more than HTTP_DISCARD_MAX beyond the cap is answered
+ * mid-body, and its connection closed.
  */
 #include "http.h"
 
@@ -43,6 +45,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#define HTTP_DISCARD_MAX (64u << 20)
 
 static struct MHD_Daemon *daemon_;
 static int listen_fd = -1;
@@ -316,16 +320,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		const char *cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		uint64_t n;
 		if (cl && util_parse_u64(cl, UINT64_MAX, &n) == 0 &&
-		    n > (uint64_t)srv->cfg.max_body_bytes) {
-			/* Refuse before reading a byte of it. */
-			r->body_too_large = 1;
-			write_error(
-			    r, req_fail(r, D1E_BODY_TOO_LARGE,
-					"Request body too large: the "
-					"limit is %lld bytes",
-					(long long)srv->cfg.max_body_bytes));
-			return send_answer(r);
-		}
+		    n > (uint64_t)srv->cfg.max_body_bytes)
+			r->body_too_large = 1; /* discard it as it comes */
 		return MHD_YES;
 	}
 	if (r->done) {
@@ -334,9 +330,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
+		r->body_seen += *upload_data_size;
 		if (body_append(r, upload_data, *upload_data_size))
 			return MHD_NO;
 		*upload_data_size = 0;
+		/* A client that will not stop sending gets its 413 now, and the
+		 * connection is closed after it. */
+		if (r->body_seen >
+		    (uint64_t)srv->cfg.max_body_bytes + HTTP_DISCARD_MAX) {
+			write_error(
+			    r, req_fail(r, D1E_BODY_TOO_LARGE,
+					"Request body too large: the "
+					"limit is %lld bytes",
+					(long long)srv->cfg.max_body_bytes));
+			return send_answer(r);
+		}
 		return MHD_YES;
 	}
 	int rc = dispatch(r);

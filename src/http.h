@@ -47,7 +47,8 @@ struct req {
 	char *body; /* malloc'd request body, NUL-terminated */
 	size_t body_len, body_cap;
 	int body_too_large;
-	json_t *json; /* parsed body; decref'd when the request ends */
+	uint64_t body_seen; /* bytes received, kept or not */
+	json_t *json;	    /* parsed body; decref'd when the request ends */
 
 	struct cat_principal who; /* after authentication */
 

@@ -1,0 +1,79 @@
+#!/bin/bash
+# Query benchmark, run by hand: bash bench/run.sh [SECONDS]
+#
+# In one run, on this machine, with wrk (Debian) and 32/64 keep-alive
+# connections:
+#   1. /raw point SELECT by primary key on a 100k-row table, beside nginx
+#      answering a fixed 200 JSON body (the HTTP floor);
+#   2. single-row INSERT via /query, 64 connections, synchronous=FULL,
+#      beside sequential in-process autocommit INSERTs (the fsync floor).
+# Prints each figure and the ratios. Needs: wrk, nginx (apt-get install
+# wrk nginx-light), a built build/d1d.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-10}
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+
+for t in wrk nginx; do
+	command -v $t >/dev/null || { echo "bench needs $t (apt-get install wrk nginx-light)"; exit 1; }
+done
+make -s build/d1d
+cc -O2 -o "$WORK/fsync_floor" bench/fsync_floor.c -lsqlite3
+
+# d1d on a free port.
+./build/d1d serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/d1d.out" 2>/dev/null &
+for _ in $(seq 50); do grep -q listening "$WORK/d1d.out" && break; sleep 0.1; done
+eval "$(grep ^export "$WORK/d1d.out")"
+DB="$CLOUDFLARE_API_BASE_URL/accounts/$CLOUDFLARE_ACCOUNT_ID/d1/database"
+AUTH="Authorization: Bearer $CLOUDFLARE_API_TOKEN"
+curl -sf -H "$AUTH" -d '{"name":"bench"}' "$DB" >/dev/null
+curl -sf -H "$AUTH" -d '{"sql":"CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 100000) INSERT INTO t SELECT x, hex(randomblob(16)) FROM c"}' "$DB/bench/query" >/dev/null
+
+# nginx answering a fixed JSON body on a free port.
+NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes auto; daemon off; pid $WORK/nginx/pid; error_log /dev/null;
+events { worker_connections 1024; }
+http { access_log off;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  server { listen 127.0.0.1:$NPORT;
+    location / { default_type application/json;
+      return 200 '{"result":[{"results":{"columns":["id","v"],"rows":[[1,"x"]]},"success":true}],"success":true,"errors":[],"messages":[]}'; } } }
+CONF
+nginx -c "$WORK/nginx/nginx.conf" &
+sleep 0.5
+
+cat >"$WORK/select.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $CLOUDFLARE_API_TOKEN"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  return wrk.format(nil, nil, nil, '{"sql":"SELECT * FROM t WHERE id = ?","params":[' .. math.random(1,100000) .. ']}')
+end
+LUA
+cat >"$WORK/insert.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $CLOUDFLARE_API_TOKEN"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"sql":"INSERT INTO t(v) VALUES (?)","params":["hello"]}'
+LUA
+
+rps() { awk '/Requests\/sec/ {print $2}'; }
+echo "== 1. point SELECT via /raw, 32 connections, ${SECS}s"
+NGX=$(wrk -t2 -c32 -d"${SECS}s" "http://127.0.0.1:$NPORT/" | tee "$WORK/ngx.txt" | rps)
+SEL=$(wrk -t2 -c32 -d"${SECS}s" --latency -s "$WORK/select.lua" "$DB/bench/raw" | tee "$WORK/sel.txt" | rps)
+grep -E "50%|99%" "$WORK/sel.txt" | sed 's/^/   d1d latency /'
+echo "   nginx fixed body: $NGX req/s"
+echo "   d1d point SELECT: $SEL req/s"
+echo "   ratio d1d/nginx:  $(python3 -c "print(round($SEL/$NGX, 2))")"
+
+echo "== 2. single-row INSERT via /query, 64 connections, synchronous=FULL, ${SECS}s"
+INS=$(wrk -t2 -c64 -d"${SECS}s" --latency -s "$WORK/insert.lua" "$DB/bench/query" | tee "$WORK/ins.txt" | rps)
+grep -E "50%|99%" "$WORK/ins.txt" | sed 's/^/   d1d latency /'
+FLOOR=$("$WORK/fsync_floor" "$WORK" "$SECS" | awk '{print $2}')
+echo "   fsync floor (sequential autocommit, in process): $FLOOR inserts/s"
+echo "   d1d INSERT:                                      $INS req/s"
+echo "   ratio d1d/floor: $(python3 -c "print(round($INS/$FLOOR, 2))")"
