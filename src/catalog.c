@@ -41,9 +41,13 @@
 
 #define CATALOG_SCHEMA_VERSION 1
 
+/* Statements run on every API request, prepared once and kept. */
+enum { Q_TOKEN_LOOKUP, Q_ACCOUNT_GET, Q_DB_BY_UUID, Q_DB_BY_NAME, Q__COUNT };
+
 struct catalog {
 	sqlite3 *db;
 	pthread_mutex_t mu;
+	sqlite3_stmt *hot[Q__COUNT];
 };
 
 static const char schema_sql[] =
@@ -91,6 +95,34 @@ static int prepare(struct catalog *c, const char *sql, sqlite3_stmt **st)
 		return sql_rc(src);
 	}
 	return 0;
+}
+
+/* A kept statement for a hot query, reset and unbound, ready to bind.
+ * The caller holds c->mu and must not finalize it. */
+static int prepare_hot(struct catalog *c, int which, const char *sql,
+		       sqlite3_stmt **st)
+{
+	if (!c->hot[which]) {
+		int src = sqlite3_prepare_v3(c->db, sql, -1,
+					     SQLITE_PREPARE_PERSISTENT,
+					     &c->hot[which], NULL);
+		if (src != SQLITE_OK) {
+			fprintf(stderr, "d1d: catalog: %s\n",
+				sqlite3_errmsg(c->db));
+			return sql_rc(src);
+		}
+	}
+	*st = c->hot[which];
+	return 0;
+}
+
+/* Give a kept statement back: reset it so it holds no read lock. */
+static void done_hot(sqlite3_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
 }
 
 /* Step a statement that returns no rows. */
@@ -185,6 +217,8 @@ void catalog_free(struct catalog *c)
 {
 	if (!c)
 		return;
+	for (int i = 0; i < Q__COUNT; i++)
+		sqlite3_finalize(c->hot[i]);
 	sqlite3_close(c->db);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -244,10 +278,11 @@ int catalog_account_get(struct catalog *c, const char *id,
 {
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&c->mu);
-	int rc = prepare(c,
-			 "SELECT id, name, email, max_databases FROM accounts "
-			 "WHERE id = ?",
-			 &st);
+	int rc =
+	    prepare_hot(c, Q_ACCOUNT_GET,
+			"SELECT id, name, email, max_databases FROM accounts "
+			"WHERE id = ?",
+			&st);
 	if (rc)
 		goto out;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -257,7 +292,7 @@ int catalog_account_get(struct catalog *c, const char *id,
 	else
 		rc = src == SQLITE_DONE ? D1E_NOT_FOUND : sql_rc(src);
 out:
-	sqlite3_finalize(st);
+	done_hot(st);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
@@ -352,10 +387,11 @@ int catalog_token_lookup(struct catalog *c, const unsigned char hash[32],
 {
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&c->mu);
-	int rc = prepare(c,
-			 "SELECT id, account_id, read_only, hash FROM tokens "
-			 "WHERE hash = ? AND revoked_us IS NULL",
-			 &st);
+	int rc =
+	    prepare_hot(c, Q_TOKEN_LOOKUP,
+			"SELECT id, account_id, read_only, hash FROM tokens "
+			"WHERE hash = ? AND revoked_us IS NULL",
+			&st);
 	if (rc)
 		goto out;
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
@@ -371,7 +407,7 @@ int catalog_token_lookup(struct catalog *c, const unsigned char hash[32],
 		rc = sql_rc(src);
 	}
 out:
-	sqlite3_finalize(st);
+	done_hot(st);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
@@ -480,12 +516,15 @@ int catalog_db_find(struct catalog *c, const char *account_id, const char *ref,
 	sqlite3_stmt *st = NULL;
 	int by_uuid = util_is_uuid(ref);
 	pthread_mutex_lock(&c->mu);
-	int rc = prepare(c,
-			 by_uuid ? "SELECT " DB_COLUMNS " FROM databases "
-				   "WHERE account_id = ? AND uuid = lower(?)"
-				 : "SELECT " DB_COLUMNS " FROM databases "
+	int rc = by_uuid
+		     ? prepare_hot(c, Q_DB_BY_UUID,
+				   "SELECT " DB_COLUMNS " FROM databases "
+				   "WHERE account_id = ? AND uuid = lower(?)",
+				   &st)
+		     : prepare_hot(c, Q_DB_BY_NAME,
+				   "SELECT " DB_COLUMNS " FROM databases "
 				   "WHERE account_id = ? AND name = ?",
-			 &st);
+				   &st);
 	if (rc)
 		goto out;
 	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
@@ -496,7 +535,7 @@ int catalog_db_find(struct catalog *c, const char *account_id, const char *ref,
 	else
 		rc = src == SQLITE_DONE ? D1E_DB_NOT_FOUND : sql_rc(src);
 out:
-	sqlite3_finalize(st);
+	done_hot(st);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }
