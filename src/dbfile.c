@@ -47,10 +47,15 @@ int dbfile_create(const char *data_dir, const char *uuid)
 	if (util_mkdir_p(parent, 0700) || mkdir(dir, 0700) != 0)
 		return D1E_IO;
 
-	if (sqlite3_open_v2(path, &db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+	/* SQLite creates files with 0644 less the umask; a database, its WAL
+	 * and its index are nobody else's business: 0600. */
+	mode_t old = umask(077);
+	int src = sqlite3_open_v2(path, &db,
+				  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				      SQLITE_OPEN_NOMUTEX,
+				  NULL);
+	umask(old);
+	if (src != SQLITE_OK) {
 		rc = D1E_IO;
 		goto out;
 	}
