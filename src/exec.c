@@ -25,8 +25,9 @@
  * (the connection's `judging` flag); d1d's own statements pass.
  *
  * Counting. rows_written counts table rows inserted, updated or deleted
- * (preupdate hook, so trigger-made rows count too) plus one index entry per
- * index of the table for each; rows_read counts full-scan steps and rows
+ * (preupdate hook, so trigger-made rows count too) plus, for each, one
+ * entry per index of its table (an INSERT into a table with one index
+ * writes 2, as in D1); rows_read counts full-scan steps and rows
  * returned, the closest the stock SQLite gets to D1's patched counters.
  */
 #include "exec.h"
@@ -49,8 +50,18 @@ struct conn {
 	int64_t deadline_us;  /* monotonic; 0 = none */
 	int timed_out;
 	int64_t rows_written;
+	/* Rows changed per table during the current statement, so that one
+	 * index entry per index can be added once the statement is done (no
+	 * SQL may run inside the preupdate hook). Tables past the array's end
+	 * are counted without their indexes. */
+	struct {
+		char name[64];
+		int64_t rows;
+	} touched[8];
+	int ntouched;
 	const struct exec_limits *lim;
-	sqlite3_stmt *size_stmt; /* page_count - freelist_count, page_size */
+	sqlite3_stmt *size_stmt;  /* page_count - freelist_count, page_size */
+	sqlite3_stmt *index_stmt; /* number of indexes of a table */
 };
 
 /* ---- parsing the body ---- */
@@ -302,10 +313,37 @@ static void on_preupdate(void *ud, sqlite3 *db, int op, const char *dbname,
 	(void)db;
 	(void)op;
 	(void)dbname;
-	(void)table;
 	(void)k1;
 	(void)k2;
 	c->rows_written++;
+	for (int i = 0; i < c->ntouched; i++) {
+		if (strcmp(c->touched[i].name, table) == 0) {
+			c->touched[i].rows++;
+			return;
+		}
+	}
+	if (c->ntouched < (int)(sizeof(c->touched) / sizeof(c->touched[0])) &&
+	    strlen(table) < sizeof(c->touched[0].name)) {
+		strcpy(c->touched[c->ntouched].name, table);
+		c->touched[c->ntouched].rows = 1;
+		c->ntouched++;
+	}
+}
+
+/* Add the index entries of the rows the statement changed. */
+static void count_index_writes(struct conn *c)
+{
+	for (int i = 0; i < c->ntouched; i++) {
+		sqlite3_bind_text(c->index_stmt, 1, c->touched[i].name, -1,
+				  SQLITE_STATIC);
+		if (sqlite3_step(c->index_stmt) == SQLITE_ROW)
+			c->rows_written +=
+			    c->touched[i].rows *
+			    sqlite3_column_int64(c->index_stmt, 0);
+		sqlite3_reset(c->index_stmt);
+	}
+	sqlite3_clear_bindings(c->index_stmt);
+	c->ntouched = 0;
 }
 
 static int on_progress(void *ud)
@@ -359,8 +397,15 @@ int exec_conn_setup(sqlite3 *db, int writer, void *ctx, void **conn_ctx)
 		    "(SELECT freelist_count FROM pragma_freelist_count()), "
 		    "(SELECT page_size FROM pragma_page_size())",
 		    -1, SQLITE_PREPARE_PERSISTENT, &c->size_stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(db,
+					"SELECT count(*) FROM sqlite_schema "
+					"WHERE type = 'index' AND tbl_name = ?",
+					-1, SQLITE_PREPARE_PERSISTENT,
+					&c->index_stmt, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(c->size_stmt);
+		sqlite3_finalize(c->index_stmt);
 		free(c);
 		return D1E_IO;
 	}
@@ -379,6 +424,7 @@ void exec_conn_teardown(void *conn_ctx)
 	/* Called before sqlite3_close(), which fails while a statement is
 	 * unfinalized; the callbacks must not outlive c either. */
 	sqlite3_finalize(c->size_stmt);
+	sqlite3_finalize(c->index_stmt);
 	sqlite3_set_authorizer(c->db, NULL, NULL);
 	sqlite3_preupdate_hook(c->db, NULL, NULL);
 	sqlite3_progress_handler(c->db, 0, NULL, NULL);
@@ -531,6 +577,7 @@ static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
 	int64_t nrows = 0, t0 = util_mono_us();
 	int rc;
 
+	c->ntouched = 0;
 	jsonw_obj_begin(w);
 	jsonw_key(w, "results");
 	if (x->raw) {
@@ -569,6 +616,7 @@ static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
 	}
 	if (rc != SQLITE_DONE)
 		return sql_error(x, c, rc);
+	count_index_writes(c);
 	jsonw_arr_end(w);
 	if (x->raw)
 		jsonw_obj_end(w);
