@@ -45,6 +45,7 @@ struct conn {
 	sqlite3 *db;
 	int writer;
 	int judging;	      /* preparing user SQL: the authorizer applies */
+	int altering;	      /* ...and it is an ALTER TABLE */
 	const char *deny_why; /* the authorizer's reason for its last denial */
 	int touched_pragma;   /* a user PRAGMA changed connection state */
 	int64_t deadline_us;  /* monotonic; 0 = none */
@@ -232,7 +233,15 @@ static int authorize(void *ud, int action, const char *a1, const char *a2,
 	(void)trigger;
 	if (!c->judging)
 		return SQLITE_OK;
-	if (dbname && strcmp(dbname, "main") != 0)
+	/* Only main may be used. SQLITE_ALTER_TABLE is the exception to the
+	 * argument order: its schema is a1, and the fifth argument holds the
+	 * column name of RENAME/DROP COLUMN. While it prepares an ALTER TABLE,
+	 * SQLite itself reads the (always empty) temp schema to rewrite
+	 * references, which is allowed then only. */
+	if (action == SQLITE_ALTER_TABLE
+		? (a1 && strcmp(a1, "main") != 0)
+		: (dbname && strcmp(dbname, "main") != 0 &&
+		   !(c->altering && strcmp(dbname, "temp") == 0)))
 		return deny(c, "only the main database can be used");
 	switch (action) {
 	case SQLITE_ATTACH:
@@ -494,8 +503,8 @@ static int plain_error(struct exec_run *x, const char *msg)
 
 /* ---- running ---- */
 
-static int bind_params(struct exec_run *x, sqlite3_stmt *st, json_t *params,
-		       size_t *next)
+static int bind_params(struct exec_run *x, struct conn *c, sqlite3_stmt *st,
+		       json_t *params, size_t *next)
 {
 	int n = sqlite3_bind_parameter_count(st);
 	size_t have = params ? json_array_size(params) : 0;
@@ -526,8 +535,10 @@ static int bind_params(struct exec_run *x, sqlite3_stmt *st, json_t *params,
 		case JSON_FALSE: rc = sqlite3_bind_int(st, i, 0); break;
 		default: rc = sqlite3_bind_null(st, i);
 		}
-		if (rc != SQLITE_OK)
+		if (rc == SQLITE_NOMEM)
 			return D1E_NOMEM;
+		if (rc != SQLITE_OK) /* SQLITE_TOOBIG: a value over the limit */
+			return sql_error(x, c, rc);
 	}
 	*next += (size_t)n;
 	return 0;
@@ -677,6 +688,28 @@ static void reset_pragmas(struct conn *c)
 	c->touched_pragma = 0;
 }
 
+/* ALTER TABLE ... RENAME gives the authorizer only the old name, so the
+ * statement text is checked for the reserved prefix instead: an ALTER
+ * statement that mentions _cf_ anywhere is refused. */
+static int is_alter(const char *sql, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\r' ||
+			 sql[i] == '\n'))
+		i++;
+	return n - i >= 5 && strncasecmp(sql + i, "ALTER", 5) == 0;
+}
+
+static int renames_into_cf(const char *sql, size_t n)
+{
+	if (!is_alter(sql, n))
+		return 0;
+	for (size_t i = 0; i + 4 <= n; i++)
+		if (strncasecmp(sql + i, "_cf_", 4) == 0)
+			return 1;
+	return 0;
+}
+
 static int run_unit(struct exec_run *x, struct conn *c,
 		    const struct exec_unit *u)
 {
@@ -688,9 +721,11 @@ static int run_unit(struct exec_run *x, struct conn *c,
 		const char *tail = NULL;
 		c->deny_why = NULL;
 		c->judging = 1;
+		c->altering = is_alter(p, (size_t)(end - p));
 		int src =
 		    sqlite3_prepare_v3(c->db, p, (int)(end - p), 0, &st, &tail);
 		c->judging = 0;
+		c->altering = 0;
 		if (src != SQLITE_OK) {
 			sqlite3_finalize(st);
 			return sql_error(x, c, src);
@@ -706,12 +741,18 @@ static int run_unit(struct exec_run *x, struct conn *c,
 					   "statements are limited to 100000 "
 					   "bytes: SQLITE_TOOBIG");
 		}
+		if (renames_into_cf(p, (size_t)(tail - p))) {
+			sqlite3_finalize(st);
+			return plain_error(x, "not authorized: names starting "
+					      "with _cf_ are reserved: "
+					      "SQLITE_AUTH");
+		}
 		if (!c->writer && !sqlite3_stmt_readonly(st)) {
 			sqlite3_finalize(st);
 			x->needs_writer = 1;
 			return D1E_NEEDS_WRITER;
 		}
-		rc = bind_params(x, st, u->params, &next_param);
+		rc = bind_params(x, c, st, u->params, &next_param);
 		if (!rc)
 			rc = run_stmt(x, c, st);
 		sqlite3_finalize(st);
@@ -748,6 +789,17 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 	for (size_t i = 0; i < x->batch->n && !rc; i++)
 		rc = run_unit(x, c, &x->batch->units[i]);
 	jsonw_arr_end(&x->out);
+	/* Deferred foreign keys are checked at COMMIT, which this request
+	 * shares with others; check them now so that a violation fails this
+	 * request alone (its savepoint is rolled back). */
+	if (!rc && c->writer) {
+		int cur = 0, hi = 0;
+		sqlite3_db_status(c->db, SQLITE_DBSTATUS_DEFERRED_FKS, &cur,
+				  &hi, 0);
+		if (cur > 0)
+			rc = plain_error(x, "FOREIGN KEY constraint failed: "
+					    "SQLITE_CONSTRAINT");
+	}
 	if (!rc && jsonw_failed(&x->out))
 		rc = D1E_NOMEM;
 	if (began) {
