@@ -33,6 +33,10 @@ const char config_usage[] =
     "  --colo C                served_by_colo in query meta (D1D_COLO; "
     "default\n"
     "                          LCL)\n"
+    "  --synchronous full|normal  full (default): an acknowledged write\n"
+    "                          survives power loss; normal: it survives a\n"
+    "                          crash of d1d, not of the machine, and writes\n"
+    "                          are faster (D1D_SYNCHRONOUS)\n"
     "  --no-bootstrap          do not create a default account and token when\n"
     "                          the data dir has no account "
     "(D1D_NO_BOOTSTRAP=1)\n";
@@ -103,7 +107,8 @@ enum kind {
 	K_DBBYTES,
 	K_VALBYTES,
 	K_OPENDBS,
-	K_READERS
+	K_READERS,
+	K_SYNC
 };
 static const struct {
 	const char *flag, *env;
@@ -122,6 +127,7 @@ static const struct {
     {"--max-value-bytes", "D1D_MAX_VALUE_BYTES", K_VALBYTES},
     {"--max-open-dbs", "D1D_MAX_OPEN_DBS", K_OPENDBS},
     {"--readers", "D1D_READERS", K_READERS},
+    {"--synchronous", "D1D_SYNCHRONOUS", K_SYNC},
 };
 
 static int apply(struct config *cfg, enum kind k, const char *v,
@@ -155,6 +161,13 @@ static int apply(struct config *cfg, enum kind k, const char *v,
 		return set_int(&cfg->max_value_bytes, v, 1000000000, what);
 	case K_OPENDBS: return set_int(&cfg->max_open_dbs, v, 100000, what);
 	case K_READERS: return set_int(&cfg->readers, v, 16, what);
+	case K_SYNC:
+		if (strcmp(v, "full") != 0 && strcmp(v, "normal") != 0) {
+			fprintf(stderr, "d1d: %s wants full or normal\n", what);
+			return -1;
+		}
+		cfg->sync_full = v[0] == 'f';
+		return 0;
 	case K_NOBOOT:
 		cfg->bootstrap = !(v[0] == '1' || v[0] == 'y' || v[0] == 't');
 		return 0;
@@ -178,6 +191,7 @@ int config_init(struct config *cfg)
 	cfg->max_value_bytes = 2000000;
 	cfg->max_open_dbs = 128;
 	cfg->readers = 4;
+	cfg->sync_full = 1;
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const char *v = getenv(settings[i].env);
 		if (v && *v && apply(cfg, settings[i].kind, v, settings[i].env))

@@ -23,6 +23,7 @@ struct config {
 	int64_t max_value_bytes;
 	int64_t max_open_dbs; /* databases kept open at once */
 	int64_t readers;      /* read-only connections per open database */
+	int sync_full;	      /* synchronous=FULL (default) or NORMAL */
 };
 
 /* Fill cfg with defaults and then the D1D_* environment variables. Returns

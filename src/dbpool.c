@@ -73,6 +73,7 @@ struct dbh {
 struct dbpool {
 	char data_dir[1024];
 	int max_open, nreaders, nopen;
+	int sync_full;
 	dbpool_setup_fn setup;
 	dbpool_teardown_fn teardown;
 	void *setup_ctx;
@@ -81,7 +82,7 @@ struct dbpool {
 	struct dbh *head, *tail;
 };
 
-int dbpool_new(const char *data_dir, int max_open, int readers,
+int dbpool_new(const char *data_dir, int max_open, int readers, int sync_full,
 	       dbpool_setup_fn setup, dbpool_teardown_fn teardown,
 	       void *setup_ctx, struct dbpool **out)
 {
@@ -93,6 +94,7 @@ int dbpool_new(const char *data_dir, int max_open, int readers,
 	p->nreaders = readers < 1		     ? 1
 		      : readers > DBPOOL_MAX_READERS ? DBPOOL_MAX_READERS
 						     : readers;
+	p->sync_full = sync_full;
 	p->setup = setup;
 	p->teardown = teardown;
 	p->setup_ctx = setup_ctx;
@@ -182,10 +184,13 @@ static int open_conn(struct dbpool *p, const char *path, int writer,
 	 * WAL recovery, which is short. */
 	sqlite3_busy_timeout(db, 5000);
 	int rc = sqlite3_exec(db,
-			      writer ? "PRAGMA journal_mode=WAL;"
-				       "PRAGMA synchronous=FULL;"
-				       "PRAGMA wal_autocheckpoint=0;"
-				     : "PRAGMA cache_size=-1000;",
+			      !writer	     ? "PRAGMA cache_size=-1000;"
+			      : p->sync_full ? "PRAGMA journal_mode=WAL;"
+					       "PRAGMA synchronous=FULL;"
+					       "PRAGMA wal_autocheckpoint=0;"
+					     : "PRAGMA journal_mode=WAL;"
+					       "PRAGMA synchronous=NORMAL;"
+					       "PRAGMA wal_autocheckpoint=0;",
 			      NULL, NULL, NULL) == SQLITE_OK
 		     ? 0
 		     : D1E_IO;

@@ -25,8 +25,10 @@ typedef int (*dbpool_job_fn)(sqlite3 *db, void *conn_ctx, void *ctx);
 
 /* max_open bounds the databases kept open at once (least recently used
  * idle ones are closed beyond it); readers is the number of read-only
- * connections per database. *out is freed with dbpool_free(). */
-int dbpool_new(const char *data_dir, int max_open, int readers,
+ * connections per database; sync_full selects synchronous=FULL (an
+ * acknowledged commit survives power loss) over NORMAL (it survives a
+ * crash of d1d, not of the machine). *out is freed with dbpool_free(). */
+int dbpool_new(const char *data_dir, int max_open, int readers, int sync_full,
 	       dbpool_setup_fn setup, dbpool_teardown_fn teardown,
 	       void *setup_ctx, struct dbpool **out);
 /* Close everything. No handle may be held. */

@@ -177,7 +177,7 @@ static int cmd_serve(int argc, char **argv)
 	srv.limits.max_db_bytes = srv.cfg.max_db_bytes;
 	srv.limits.max_value_bytes = srv.cfg.max_value_bytes;
 	if (dbpool_new(srv.cfg.data_dir, (int)srv.cfg.max_open_dbs,
-		       (int)srv.cfg.readers, exec_conn_setup,
+		       (int)srv.cfg.readers, srv.cfg.sync_full, exec_conn_setup,
 		       exec_conn_teardown, &srv.limits, &srv.pool))
 		goto out;
 	if (http_start(&srv, &port))
