@@ -40,6 +40,21 @@
 #include <string.h>
 #include <strings.h>
 
+/* A prepared statement kept for the next request with the same text. The
+ * key is the SQL from the statement's first byte to the end of its unit, so
+ * a repeated multi-statement sql finds each of its statements. */
+#define EXEC_STMT_CACHE		16
+#define EXEC_STMT_CACHE_MAX_SQL 4096
+
+struct cached_stmt {
+	char *sql; /* malloc'd key, NULL when the slot is free */
+	size_t len;
+	size_t stmt_len; /* the statement's own length (to its tail) */
+	sqlite3_stmt *st;
+	int pragma; /* preparing it set touched_pragma */
+	uint64_t used;
+};
+
 /* Per-connection state, reached from SQLite's callbacks. */
 struct conn {
 	sqlite3 *db;
@@ -63,6 +78,8 @@ struct conn {
 	const struct exec_limits *lim;
 	sqlite3_stmt *size_stmt;  /* page_count - freelist_count, page_size */
 	sqlite3_stmt *index_stmt; /* number of indexes of a table */
+	struct cached_stmt cache[EXEC_STMT_CACHE];
+	uint64_t tick;
 };
 
 /* ---- parsing the body ---- */
@@ -434,6 +451,10 @@ void exec_conn_teardown(void *conn_ctx)
 	 * unfinalized; the callbacks must not outlive c either. */
 	sqlite3_finalize(c->size_stmt);
 	sqlite3_finalize(c->index_stmt);
+	for (int i = 0; i < EXEC_STMT_CACHE; i++) {
+		sqlite3_finalize(c->cache[i].st);
+		free(c->cache[i].sql);
+	}
 	sqlite3_set_authorizer(c->db, NULL, NULL);
 	sqlite3_preupdate_hook(c->db, NULL, NULL);
 	sqlite3_progress_handler(c->db, 0, NULL, NULL);
@@ -582,13 +603,17 @@ static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
 {
 	struct jsonw *w = &x->out;
 	sqlite3 *db = c->db;
-	int ncol = sqlite3_column_count(st);
 	int64_t changes0 = sqlite3_total_changes64(db);
 	int64_t written0 = c->rows_written;
 	int64_t nrows = 0, t0 = util_mono_us();
-	int rc;
 
 	c->ntouched = 0;
+	/* Step before asking for the columns: a statement prepared before a
+	 * schema change (a cached one) is re-prepared inside sqlite3_step(),
+	 * and only then do its column count and names describe the table
+	 * as it is now. */
+	int rc = sqlite3_step(st);
+	int ncol = sqlite3_column_count(st);
 	jsonw_obj_begin(w);
 	jsonw_key(w, "results");
 	if (x->raw) {
@@ -601,7 +626,7 @@ static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
 		jsonw_key(w, "rows");
 	}
 	jsonw_arr_begin(w);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
 		nrows++;
 		if (x->raw) {
 			jsonw_arr_begin(w);
@@ -715,6 +740,40 @@ static int renames_into_cf(const char *sql, size_t n)
 	return 0;
 }
 
+/* The cached statement for the SQL at [p, end), or NULL. */
+static struct cached_stmt *cache_find(struct conn *c, const char *p, size_t n)
+{
+	for (int i = 0; i < EXEC_STMT_CACHE; i++) {
+		struct cached_stmt *e = &c->cache[i];
+		if (e->sql && e->len == n && memcmp(e->sql, p, n) == 0) {
+			e->used = ++c->tick;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Keep st for the SQL at [p, end) in the least recently used slot. On
+ * failure the statement is simply not kept (the caller finalizes it). */
+static int cache_put(struct conn *c, const char *p, size_t n, size_t stmt_len,
+		     sqlite3_stmt *st, int pragma)
+{
+	struct cached_stmt *e = &c->cache[0];
+	if (n > EXEC_STMT_CACHE_MAX_SQL)
+		return 0;
+	for (int i = 1; i < EXEC_STMT_CACHE; i++)
+		if (!c->cache[i].sql || (e->sql && c->cache[i].used < e->used))
+			e = &c->cache[i];
+	char *key = malloc(n ? n : 1);
+	if (!key)
+		return 0;
+	memcpy(key, p, n);
+	sqlite3_finalize(e->st);
+	free(e->sql);
+	*e = (struct cached_stmt){key, n, stmt_len, st, pragma, ++c->tick};
+	return 1;
+}
+
 static int run_unit(struct exec_run *x, struct conn *c,
 		    const struct exec_unit *u)
 {
@@ -724,6 +783,23 @@ static int run_unit(struct exec_run *x, struct conn *c,
 	while (p < end) {
 		sqlite3_stmt *st = NULL;
 		const char *tail = NULL;
+		struct cached_stmt *hit = cache_find(c, p, (size_t)(end - p));
+		if (hit) {
+			/* Checked when it was prepared: the sandbox, the limits
+			 * and, on a reader, that it only reads. */
+			c->touched_pragma |= hit->pragma;
+			rc = bind_params(x, c, hit->st, u->params, &next_param);
+			if (!rc)
+				rc = run_stmt(x, c, hit->st);
+			sqlite3_reset(hit->st);
+			sqlite3_clear_bindings(hit->st);
+			if (rc)
+				return rc;
+			p += hit->stmt_len;
+			continue;
+		}
+		int pragma_before = c->touched_pragma;
+		c->touched_pragma = 0;
 		c->deny_why = NULL;
 		c->judging = 1;
 		c->altering = is_alter(p, (size_t)(end - p));
@@ -731,6 +807,8 @@ static int run_unit(struct exec_run *x, struct conn *c,
 		    sqlite3_prepare_v3(c->db, p, (int)(end - p), 0, &st, &tail);
 		c->judging = 0;
 		c->altering = 0;
+		int pragma = c->touched_pragma; /* this statement's own */
+		c->touched_pragma |= pragma_before;
 		if (src != SQLITE_OK) {
 			sqlite3_finalize(st);
 			return sql_error(x, c, src);
@@ -760,7 +838,11 @@ static int run_unit(struct exec_run *x, struct conn *c,
 		rc = bind_params(x, c, st, u->params, &next_param);
 		if (!rc)
 			rc = run_stmt(x, c, st);
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (!cache_put(c, p, (size_t)(end - p), (size_t)(tail - p), st,
+			       pragma))
+			sqlite3_finalize(st);
 		if (rc)
 			return rc;
 		p = tail;
