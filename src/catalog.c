@@ -21,7 +21,9 @@
  * The plain token never reaches the catalog; only its hash does, so a copy of
  * the data dir does not give away working credentials.
  *
- * Locking: one connection per catalog, serialized by c->mu. Every call takes
+ * Locking: one connection per catalog for writes and the rare reads,
+ * serialized by c->mu; the per-request lookups use per-thread read
+ * connections (see struct hotconn). Every call takes
  * the mutex for its whole duration, so a multi-statement operation (the
  * limit check and insert of a database) is atomic with respect to other
  * threads; BEGIN IMMEDIATE makes it atomic against other processes too (the
@@ -47,8 +49,72 @@ enum { Q_TOKEN_LOOKUP, Q_ACCOUNT_GET, Q_DB_BY_UUID, Q_DB_BY_NAME, Q__COUNT };
 struct catalog {
 	sqlite3 *db;
 	pthread_mutex_t mu;
-	sqlite3_stmt *hot[Q__COUNT];
+	sqlite3_stmt *hot[Q__COUNT]; /* for the fallback below */
+	char path[4096];
+	uint64_t epoch; /* tells this catalog from an earlier one */
 };
+
+/*
+ * The hot lookups (token, account, database) run on every API request from
+ * every HTTP thread. Serializing them on c->db would make all requests
+ * queue on one mutex, so each thread gets its own read connection to the
+ * catalog, opened on first use and closed when the thread exits. WAL readers
+ * never block each other, and each lookup is its own read transaction, so
+ * a token revoked by `d1d token revoke` in another process fails at once.
+ * If a thread cannot open its connection, it falls back to c->db under
+ * c->mu.
+ */
+struct hotconn {
+	sqlite3 *db;
+	sqlite3_stmt *st[Q__COUNT];
+	uint64_t epoch;
+};
+
+static pthread_key_t hot_key;
+static pthread_once_t hot_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t next_epoch = 1;
+
+static void hot_close(void *p)
+{
+	struct hotconn *h = p;
+	if (!h)
+		return;
+	for (int i = 0; i < Q__COUNT; i++)
+		sqlite3_finalize(h->st[i]);
+	sqlite3_close(h->db);
+	free(h);
+}
+
+static void hot_key_init(void)
+{
+	pthread_key_create(&hot_key, hot_close);
+}
+
+/* This thread's read connection to c, or NULL. */
+static struct hotconn *hot_conn(struct catalog *c)
+{
+	pthread_once(&hot_once, hot_key_init);
+	struct hotconn *h = pthread_getspecific(hot_key);
+	if (h && h->epoch == c->epoch)
+		return h;
+	hot_close(h);
+	pthread_setspecific(hot_key, NULL);
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	if (sqlite3_open_v2(c->path, &h->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_exec(h->db, "PRAGMA query_only=1; PRAGMA cache_size=-256",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		hot_close(h);
+		return NULL;
+	}
+	sqlite3_busy_timeout(h->db, 5000);
+	h->epoch = c->epoch;
+	pthread_setspecific(hot_key, h);
+	return h;
+}
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS accounts("
@@ -97,32 +163,41 @@ static int prepare(struct catalog *c, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
-/* A kept statement for a hot query, reset and unbound, ready to bind.
- * The caller holds c->mu and must not finalize it. */
+/* A kept statement for a hot query, ready to bind: on this thread's own
+ * connection, or on c->db with c->mu taken (then *locked is set). Give it
+ * back with done_hot(). */
 static int prepare_hot(struct catalog *c, int which, const char *sql,
-		       sqlite3_stmt **st)
+		       sqlite3_stmt **st, int *locked)
 {
-	if (!c->hot[which]) {
-		int src = sqlite3_prepare_v3(c->db, sql, -1,
-					     SQLITE_PREPARE_PERSISTENT,
-					     &c->hot[which], NULL);
+	struct hotconn *h = hot_conn(c);
+	sqlite3 *db = h ? h->db : c->db;
+	sqlite3_stmt **slot = h ? &h->st[which] : &c->hot[which];
+	*locked = !h;
+	if (*locked)
+		pthread_mutex_lock(&c->mu);
+	if (!*slot) {
+		int src = sqlite3_prepare_v3(
+		    db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
 		if (src != SQLITE_OK) {
 			fprintf(stderr, "d1d: catalog: %s\n",
-				sqlite3_errmsg(c->db));
+				sqlite3_errmsg(db));
+			*st = NULL;
 			return sql_rc(src);
 		}
 	}
-	*st = c->hot[which];
+	*st = *slot;
 	return 0;
 }
 
 /* Give a kept statement back: reset it so it holds no read lock. */
-static void done_hot(sqlite3_stmt *st)
+static void done_hot(struct catalog *c, sqlite3_stmt *st, int locked)
 {
 	if (st) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 	}
+	if (locked)
+		pthread_mutex_unlock(&c->mu);
 }
 
 /* Step a statement that returns no rows. */
@@ -156,6 +231,8 @@ int catalog_open(const char *data_dir, struct catalog **out)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return D1E_NOMEM;
+	memcpy(c->path, path, sizeof(c->path));
+	c->epoch = next_epoch++;
 	pthread_mutex_init(&c->mu, NULL);
 
 	mode_t old = umask(077); /* the catalog and its -wal/-shm: 0600 */
@@ -219,6 +296,12 @@ void catalog_free(struct catalog *c)
 		return;
 	for (int i = 0; i < Q__COUNT; i++)
 		sqlite3_finalize(c->hot[i]);
+	pthread_once(&hot_once, hot_key_init);
+	struct hotconn *h = pthread_getspecific(hot_key);
+	if (h && h->epoch == c->epoch) {
+		hot_close(h);
+		pthread_setspecific(hot_key, NULL);
+	}
 	sqlite3_close(c->db);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -277,12 +360,12 @@ int catalog_account_get(struct catalog *c, const char *id,
 			struct cat_account *out)
 {
 	sqlite3_stmt *st = NULL;
-	pthread_mutex_lock(&c->mu);
+	int locked;
 	int rc =
 	    prepare_hot(c, Q_ACCOUNT_GET,
 			"SELECT id, name, email, max_databases FROM accounts "
 			"WHERE id = ?",
-			&st);
+			&st, &locked);
 	if (rc)
 		goto out;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -292,8 +375,7 @@ int catalog_account_get(struct catalog *c, const char *id,
 	else
 		rc = src == SQLITE_DONE ? D1E_NOT_FOUND : sql_rc(src);
 out:
-	done_hot(st);
-	pthread_mutex_unlock(&c->mu);
+	done_hot(c, st, locked);
 	return rc;
 }
 
@@ -386,12 +468,12 @@ int catalog_token_lookup(struct catalog *c, const unsigned char hash[32],
 			 struct cat_principal *out)
 {
 	sqlite3_stmt *st = NULL;
-	pthread_mutex_lock(&c->mu);
+	int locked;
 	int rc =
 	    prepare_hot(c, Q_TOKEN_LOOKUP,
 			"SELECT id, account_id, read_only, hash FROM tokens "
 			"WHERE hash = ? AND revoked_us IS NULL",
-			&st);
+			&st, &locked);
 	if (rc)
 		goto out;
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
@@ -407,8 +489,7 @@ int catalog_token_lookup(struct catalog *c, const unsigned char hash[32],
 		rc = sql_rc(src);
 	}
 out:
-	done_hot(st);
-	pthread_mutex_unlock(&c->mu);
+	done_hot(c, st, locked);
 	return rc;
 }
 
@@ -515,16 +596,16 @@ int catalog_db_find(struct catalog *c, const char *account_id, const char *ref,
 {
 	sqlite3_stmt *st = NULL;
 	int by_uuid = util_is_uuid(ref);
-	pthread_mutex_lock(&c->mu);
+	int locked;
 	int rc = by_uuid
 		     ? prepare_hot(c, Q_DB_BY_UUID,
 				   "SELECT " DB_COLUMNS " FROM databases "
 				   "WHERE account_id = ? AND uuid = lower(?)",
-				   &st)
+				   &st, &locked)
 		     : prepare_hot(c, Q_DB_BY_NAME,
 				   "SELECT " DB_COLUMNS " FROM databases "
 				   "WHERE account_id = ? AND name = ?",
-				   &st);
+				   &st, &locked);
 	if (rc)
 		goto out;
 	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
@@ -535,8 +616,7 @@ int catalog_db_find(struct catalog *c, const char *account_id, const char *ref,
 	else
 		rc = src == SQLITE_DONE ? D1E_DB_NOT_FOUND : sql_rc(src);
 out:
-	done_hot(st);
-	pthread_mutex_unlock(&c->mu);
+	done_hot(c, st, locked);
 	return rc;
 }
 

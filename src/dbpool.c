@@ -59,7 +59,8 @@ struct dbh {
 	struct dbh *prev, *next; /* LRU list, most recent first; pool->mu */
 
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;  /* the group's end, for writers waiting on it */
+	pthread_cond_t rcv; /* a reader slot freed, for one reader waiting */
 	sqlite3 *writer;
 	void *writer_ctx;
 	sqlite3 *readers[DBPOOL_MAX_READERS];
@@ -122,6 +123,7 @@ static void dbh_close(struct dbh *h)
 	close_conn(h->pool, h->writer, h->writer_ctx);
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cv);
+	pthread_cond_destroy(&h->rcv);
 	free(h);
 }
 
@@ -228,6 +230,7 @@ int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out)
 	h->pool = p;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
+	pthread_cond_init(&h->rcv, NULL);
 	rc = dbfile_path(p->data_dir, uuid, h->path, sizeof(h->path));
 	if (!rc)
 		rc = open_conn(p, h->path, 1, &h->writer, &h->writer_ctx);
@@ -295,7 +298,7 @@ int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx)
 			}
 		}
 		if (slot < 0)
-			pthread_cond_wait(&h->cv, &h->mu);
+			pthread_cond_wait(&h->rcv, &h->mu);
 	}
 	h->reader_busy[slot] = 1;
 	pthread_mutex_unlock(&h->mu);
@@ -309,7 +312,8 @@ int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx)
 
 	pthread_mutex_lock(&h->mu);
 	h->reader_busy[slot] = 0;
-	pthread_cond_broadcast(&h->cv);
+	/* One slot freed: wake one waiting reader, not all of them. */
+	pthread_cond_signal(&h->rcv);
 	pthread_mutex_unlock(&h->mu);
 	return rc;
 }

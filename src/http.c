@@ -435,7 +435,7 @@ int http_start(struct server *srv, int *port)
 		return D1E_IO;
 	daemon_ = MHD_start_daemon(
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-		MHD_USE_ITC | MHD_USE_ERROR_LOG,
+		MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, listen_fd,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
