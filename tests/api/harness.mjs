@@ -394,6 +394,16 @@ export function wranglerDesc(r) {
 
 let nameCounter = 0;
 /** A unique valid database name with the given prefix. */
+/** The JSON document wrangler prints on stdout with --json. */
+export function wranglerJson(r) {
+	const s = r.stdout.trim();
+	try {
+		return JSON.parse(s);
+	} catch (e) {
+		assert.fail(`stdout is not JSON (${e.message}):\n${wranglerDesc(r)}`);
+	}
+}
+
 export function uniqueName(prefix = 'db') {
 	nameCounter += 1;
 	return `${prefix}-${process.pid}-${nameCounter}`;

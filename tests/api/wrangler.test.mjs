@@ -1,19 +1,9 @@
-// wrangler (v4.164.0) `d1` commands end to end against d1d, unchanged.
+// wrangler (the pinned version) `d1` commands end to end against d1d, unchanged.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useServer, assertOk, assertErr, createDb, wrangler, wranglerDesc, UUID_V4_RE } from './harness.mjs';
-
-function parseJsonOut(r) {
-	// with --json wrangler prints only the JSON document on stdout
-	const s = r.stdout.trim();
-	try {
-		return JSON.parse(s);
-	} catch (e) {
-		assert.fail(`stdout is not JSON (${e.message}):\n${wranglerDesc(r)}`);
-	}
-}
+import { useServer, assertOk, assertErr, createDb, wrangler, wranglerDesc, wranglerJson, UUID_V4_RE } from './harness.mjs';
 
 describe('wrangler d1', () => {
 	const h = useServer({
@@ -59,7 +49,7 @@ describe('wrangler d1', () => {
 			assert.ok(txt.stdout.includes(d.uuid), `list lacks ${d.uuid}:\n${wranglerDesc(txt)}`);
 		}
 		assert.equal(js.code, 0, wranglerDesc(js));
-		const arr = parseJsonOut(js);
+		const arr = wranglerJson(js);
 		assert.ok(Array.isArray(arr));
 		assert.deepEqual(arr.map((d) => [d.uuid, d.name]), all.map((d) => [d.uuid, d.name]));
 	});
@@ -71,7 +61,7 @@ describe('wrangler d1', () => {
 		for (let i = 0; i < 10; i++) made.push(await createDb(srv, `ten-${i}`, { token: ten.tokens.rw, accountId: ten.id }));
 		const r = await wrangler(['d1', 'list', '--json'], srv.wranglerEnv(ten), { timeout: 30000 });
 		assert.equal(r.code, 0, wranglerDesc(r));
-		const arr = parseJsonOut(r);
+		const arr = wranglerJson(r);
 		assert.deepEqual(arr.map((d) => d.uuid), made.map((d) => d.uuid));
 	});
 
@@ -83,7 +73,7 @@ describe('wrangler d1', () => {
 		assert.match(txt.stdout, /num_tables/);
 		assert.match(txt.stdout, /read_replication\.mode/);
 		assert.equal(js.code, 0, wranglerDesc(js));
-		const info = parseJsonOut(js);
+		const info = wranglerJson(js);
 		assert.equal(info.uuid, db.uuid);
 		assert.equal(info.name, 'wr-db');
 		assert.equal(info.num_tables, 0);
@@ -129,7 +119,7 @@ describe('wrangler d1', () => {
 			wrangler(['d1', 'create', 'wr-ro'], srv.wranglerEnv(srv.account, srv.roToken)),
 		]);
 		assert.equal(ok.code, 0, wranglerDesc(ok));
-		assert.ok(parseJsonOut(ok).some((d) => d.name === 'wr-db'));
+		assert.ok(wranglerJson(ok).some((d) => d.name === 'wr-db'));
 		assert.notEqual(bad.code, 0, wranglerDesc(bad));
 		assert.match(bad.stdout + bad.stderr, /9109/, wranglerDesc(bad));
 		assert.notEqual(ro.code, 0, wranglerDesc(ro));

@@ -5,17 +5,7 @@ import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { useServer, assertOk, createDb, wrangler, wranglerDesc } from './harness.mjs';
-
-function parseJsonOut(r) {
-	// with --json wrangler prints only the JSON document on stdout
-	const s = r.stdout.trim();
-	try {
-		return JSON.parse(s);
-	} catch (e) {
-		assert.fail(`stdout is not JSON (${e.message}):\n${wranglerDesc(r)}`);
-	}
-}
+import { useServer, assertOk, createDb, wrangler, wranglerDesc, wranglerJson } from './harness.mjs';
 
 const MIGRATION_1 = [
 	'-- Migration number: 0001 init',
@@ -66,7 +56,7 @@ describe('wrangler d1 execute and migrations', () => {
 
 		const w2 = await wrangler(['d1', 'execute', 'wx-exec', '--remote', '--command', 'SELECT id, name FROM items ORDER BY id', '--json'], env());
 		assert.equal(w2.code, 0, wranglerDesc(w2));
-		const out = parseJsonOut(w2);
+		const out = wranglerJson(w2);
 		assert.ok(Array.isArray(out) && out.length === 1, JSON.stringify(out));
 		assert.equal(out[0].success, true);
 		assert.deepEqual(out[0].results, [
@@ -82,7 +72,7 @@ describe('wrangler d1 execute and migrations', () => {
 			env(),
 		);
 		assert.equal(w3.code, 0, wranglerDesc(w3));
-		const out3 = parseJsonOut(w3);
+		const out3 = wranglerJson(w3);
 		assert.equal(out3.length, 2, JSON.stringify(out3));
 		assert.equal(out3[0].meta.changes, 1);
 		assert.deepEqual(out3[1].results, [{ n: 3 }]);
