@@ -59,7 +59,10 @@ static int run(struct req *r, int raw)
 			rc = req_fail(r, D1E_READ_ONLY,
 				      "Authentication error: the API token is "
 				      "read-only and this query writes");
-		else
+		else if (exec_wants_alone(&batch)) {
+			x.alone = 1;
+			rc = dbpool_write_alone(h, exec_run, &x);
+		} else
 			rc = dbpool_write(h, exec_run, &x);
 	}
 	dbpool_release(r->srv->pool, h);

@@ -17,8 +17,10 @@
  * fails alone and the group is re-run without it: the other jobs have
  * committed nothing yet, and each job writes its answer from scratch.
  *
- * The commit point is commit_group(): it is the one place where a group
- * becomes durable, and where history capture hooks in. Checkpoints are ours
+ * The commit points are commit_group(), where a group becomes durable, and
+ * run_alone(), for the rare job that cannot run inside a transaction
+ * (VACUUM): it runs by itself between groups, in autocommit mode. Both end
+ * in after_commit(), where history capture hooks in. Checkpoints are ours
  * too: the writer runs with wal_autocheckpoint=0 and commit_group() runs a
  * PASSIVE checkpoint when the WAL has grown past DBPOOL_CHECKPOINT_PAGES.
  *
@@ -48,6 +50,7 @@ struct wjob {
 	int rc;
 	int done;  /* the group holding it has finished */
 	int final; /* it ended the transaction: do not run it again */
+	int alone; /* runs outside any transaction, in no group (VACUUM) */
 	struct wjob *next;
 };
 
@@ -324,11 +327,23 @@ static int exec0(sqlite3 *db, const char *sql)
 								    : D1E_IO;
 }
 
-/* The commit point: the group's changes become durable here, or not at
+/* After every commit: keep the WAL from growing without bound. Checkpoints
+ * run only here, under d1d's control (wal_autocheckpoint is off). */
+static void after_commit(struct dbh *h)
+{
+	int log = 0, ckpt = 0;
+	if (sqlite3_wal_checkpoint_v2(h->writer, NULL,
+				      SQLITE_CHECKPOINT_PASSIVE, &log,
+				      &ckpt) == SQLITE_OK &&
+	    log > DBPOOL_CHECKPOINT_PAGES && ckpt == log)
+		sqlite3_wal_checkpoint_v2(
+		    h->writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
+/* The commit point of a group: its changes become durable here, or not at
  * all. Returns 0 or D1E_IO. */
 static int commit_group(struct dbh *h)
 {
-	int log = 0, ckpt = 0;
 	if (exec0(h->writer, "COMMIT")) {
 		fprintf(stderr, "d1d: %s: COMMIT failed: %s\n", h->uuid,
 			sqlite3_errmsg(h->writer));
@@ -336,13 +351,22 @@ static int commit_group(struct dbh *h)
 			exec0(h->writer, "ROLLBACK");
 		return D1E_IO;
 	}
-	if (sqlite3_wal_checkpoint_v2(h->writer, NULL,
-				      SQLITE_CHECKPOINT_PASSIVE, &log,
-				      &ckpt) == SQLITE_OK &&
-	    log > DBPOOL_CHECKPOINT_PAGES && ckpt == log)
-		sqlite3_wal_checkpoint_v2(
-		    h->writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	after_commit(h);
 	return 0;
+}
+
+/* A job that must run outside a transaction (VACUUM): alone, in
+ * autocommit mode, where SQLite commits it itself. The second commit
+ * point. Returns 1 if it committed. */
+static int run_alone(struct dbh *h, struct wjob *j)
+{
+	j->rc = j->fn(h->writer, h->writer_ctx, j->ctx);
+	if (!sqlite3_get_autocommit(h->writer))
+		exec0(h->writer, "ROLLBACK");
+	if (j->rc)
+		return 0;
+	after_commit(h);
+	return 1;
 }
 
 /* Run one group of jobs as one transaction (see the file comment).
@@ -401,9 +425,9 @@ static int run_group(struct dbh *h, struct wjob *group)
 	}
 }
 
-int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx)
+static int write_job(struct dbh *h, dbpool_job_fn fn, void *ctx, int alone)
 {
-	struct wjob job = {fn, ctx, 0, 0, 0, NULL};
+	struct wjob job = {fn, ctx, 0, 0, 0, alone, NULL};
 	/* The job lives on this stack frame: it is queued here and unlinked
 	 * by the leader before `done` is set, and this function returns only
 	 * after that. */
@@ -423,7 +447,24 @@ int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx)
 		h->q_head = h->q_tail = NULL;
 		pthread_mutex_unlock(&h->mu);
 
-		int committed = run_group(h, group);
+		/* Runs of ordinary jobs commit as groups; a job that must
+		 * run alone splits the queue where it stands. */
+		int committed = 0;
+		for (struct wjob *j = group; j;) {
+			if (j->alone) {
+				committed += run_alone(h, j);
+				j = j->next;
+				continue;
+			}
+			struct wjob *last = j;
+			while (last->next && !last->next->alone)
+				last = last->next;
+			struct wjob *rest = last->next;
+			last->next = NULL;
+			committed += run_group(h, j);
+			last->next = rest;
+			j = rest;
+		}
 
 		pthread_mutex_lock(&h->mu);
 		h->commits += committed;
@@ -437,6 +478,16 @@ int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx)
 	}
 	pthread_mutex_unlock(&h->mu);
 	return job.rc;
+}
+
+int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx)
+{
+	return write_job(h, fn, ctx, 0);
+}
+
+int dbpool_write_alone(struct dbh *h, dbpool_job_fn fn, void *ctx)
+{
+	return write_job(h, fn, ctx, 1);
 }
 
 void dbpool_stats(struct dbh *h, int64_t *commits, int64_t *jobs)

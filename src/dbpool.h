@@ -57,6 +57,10 @@ int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx);
  */
 int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx);
 
+/* Like dbpool_write(), for a job that cannot run inside a transaction
+ * (VACUUM): it runs by itself, between groups, in autocommit mode. */
+int dbpool_write_alone(struct dbh *h, dbpool_job_fn fn, void *ctx);
+
 /* Figures for tests and benchmarks: commits and write jobs so far. */
 void dbpool_stats(struct dbh *h, int64_t *commits, int64_t *jobs);
 

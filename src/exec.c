@@ -35,6 +35,7 @@
 #include "apierr.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -721,23 +722,57 @@ static void reset_pragmas(struct conn *c)
 /* ALTER TABLE ... RENAME gives the authorizer only the old name, so the
  * statement text is checked for the reserved prefix instead: an ALTER
  * statement that mentions _cf_ anywhere is refused. */
+/* Does the statement at sql (n bytes) start with keyword kw, after
+ * white space and comments? */
+static int first_keyword_is(const char *sql, size_t n, const char *kw)
+{
+	size_t i = 0, k = strlen(kw);
+	for (;;) {
+		while (i < n && strchr(" \t\r\n\f\v", sql[i]))
+			i++;
+		if (i + 1 < n && sql[i] == '-' && sql[i + 1] == '-') {
+			while (i < n && sql[i] != '\n')
+				i++;
+		} else if (i + 1 < n && sql[i] == '/' && sql[i + 1] == '*') {
+			i += 2;
+			while (i + 1 < n &&
+			       !(sql[i] == '*' && sql[i + 1] == '/'))
+				i++;
+			i += 2;
+		} else {
+			break;
+		}
+	}
+	if (i > n || n - i < k || strncasecmp(sql + i, kw, k) != 0)
+		return 0;
+	return i + k == n ||
+	       !(isalnum((unsigned char)sql[i + k]) || sql[i + k] == '_');
+}
+
 static int is_alter(const char *sql, size_t n)
 {
-	size_t i = 0;
-	while (i < n && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\r' ||
-			 sql[i] == '\n'))
-		i++;
-	return n - i >= 5 && strncasecmp(sql + i, "ALTER", 5) == 0;
+	return first_keyword_is(sql, n, "ALTER");
+}
+
+/* Does the text contain word (case-insensitively)? */
+static int mentions(const char *sql, size_t n, const char *word)
+{
+	size_t k = strlen(word);
+	for (size_t i = 0; i + k <= n; i++)
+		if (strncasecmp(sql + i, word, k) == 0)
+			return 1;
+	return 0;
+}
+
+int exec_wants_alone(const struct exec_batch *b)
+{
+	return b->n == 1 &&
+	       first_keyword_is(b->units[0].sql, b->units[0].len, "VACUUM");
 }
 
 static int renames_into_cf(const char *sql, size_t n)
 {
-	if (!is_alter(sql, n))
-		return 0;
-	for (size_t i = 0; i + 4 <= n; i++)
-		if (strncasecmp(sql + i, "_cf_", 4) == 0)
-			return 1;
-	return 0;
+	return is_alter(sql, n) && mentions(sql, n, "_cf_");
 }
 
 /* The cached statement for the SQL at [p, end), or NULL. */
@@ -830,14 +865,36 @@ static int run_unit(struct exec_run *x, struct conn *c,
 					      "with _cf_ are reserved: "
 					      "SQLITE_AUTH");
 		}
+		if (first_keyword_is(p, (size_t)(tail - p), "VACUUM")) {
+			const char *why =
+			    mentions(p, (size_t)(tail - p), "INTO")
+				? "not authorized: VACUUM INTO is not allowed: "
+				  "SQLITE_AUTH"
+			    : (c->writer && (!x->alone || p != u->sql)) ||
+				    strspn(tail, " \t\r\n;") !=
+					(size_t)(end - tail)
+				? "VACUUM must be sent alone, as the only "
+				  "statement of its request."
+				: NULL;
+			if (why) {
+				sqlite3_finalize(st);
+				return plain_error(x, why);
+			}
+		}
 		if (!c->writer && !sqlite3_stmt_readonly(st)) {
 			sqlite3_finalize(st);
 			x->needs_writer = 1;
 			return D1E_NEEDS_WRITER;
 		}
 		rc = bind_params(x, c, st, u->params, &next_param);
+		/* VACUUM builds the new database in an attached temporary one;
+		 * ATTACH itself stays refused by the authorizer. */
+		if (x->alone)
+			sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 1);
 		if (!rc)
 			rc = run_stmt(x, c, st);
+		if (x->alone)
+			sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		if (!cache_put(c, p, (size_t)(end - p), (size_t)(tail - p), st,

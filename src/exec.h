@@ -54,7 +54,12 @@ struct exec_run {
 	struct jsonw out; /* the result array; reset at each run */
 	char err[1024];	  /* D1-format message when the run fails */
 	int needs_writer; /* set when a reader met a writing statement */
+	int alone;	  /* running outside a transaction (VACUUM) */
 };
+
+/* Does the batch have to run outside a transaction, by itself (a lone
+ * VACUUM)? Then it goes to dbpool_write_alone() with x->alone set. */
+int exec_wants_alone(const struct exec_batch *b);
 
 /* Run x->batch on db (a dbpool job: conn_ctx is the connection's). On a
  * reader, a statement that writes stops the run with D1E_INTERNAL and
