@@ -910,6 +910,17 @@ static int run_unit(struct exec_run *x, struct conn *c,
 	return 0;
 }
 
+/* Is the batch certainly one statement? A ';' anywhere but at the end
+ * (even one inside a string) says maybe not. */
+static int single_statement(const struct exec_batch *b)
+{
+	if (b->n != 1)
+		return 0;
+	const char *s = b->units[0].sql, *end = s + b->units[0].len;
+	const char *semi = memchr(s, ';', b->units[0].len);
+	return !semi || strspn(semi, " \t\r\n;") == (size_t)(end - semi);
+}
+
 int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 {
 	struct exec_run *x = arg;
@@ -924,8 +935,9 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 	c->deadline_us = c->lim->timeout_ms > 0
 			     ? util_mono_us() + c->lim->timeout_ms * 1000
 			     : 0;
-	if (!c->writer) {
-		/* One snapshot for every statement of the request. */
+	if (!c->writer && !single_statement(x->batch)) {
+		/* One snapshot for every statement of the request. (A single
+		 * statement has one of its own.) */
 		began =
 		    sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
 	}
