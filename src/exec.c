@@ -79,6 +79,8 @@ struct conn {
 	const struct exec_limits *lim;
 	sqlite3_stmt *size_stmt;  /* page_count - freelist_count, page_size */
 	sqlite3_stmt *index_stmt; /* number of indexes of a table */
+	sqlite3_stmt *begin_stmt,
+	    *commit_stmt; /* a reader's read transaction */
 	struct cached_stmt cache[EXEC_STMT_CACHE];
 	uint64_t tick;
 };
@@ -430,9 +432,19 @@ int exec_conn_setup(sqlite3 *db, int writer, void *ctx, void **conn_ctx)
 					"WHERE type = 'index' AND tbl_name = ?",
 					-1, SQLITE_PREPARE_PERSISTENT,
 					&c->index_stmt, NULL);
+	if (rc == SQLITE_OK && !writer)
+		rc = sqlite3_prepare_v3(db, "BEGIN", -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&c->begin_stmt, NULL);
+	if (rc == SQLITE_OK && !writer)
+		rc = sqlite3_prepare_v3(db, "COMMIT", -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&c->commit_stmt, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(c->size_stmt);
 		sqlite3_finalize(c->index_stmt);
+		sqlite3_finalize(c->begin_stmt);
+		sqlite3_finalize(c->commit_stmt);
 		free(c);
 		return D1E_IO;
 	}
@@ -452,6 +464,8 @@ void exec_conn_teardown(void *conn_ctx)
 	 * unfinalized; the callbacks must not outlive c either. */
 	sqlite3_finalize(c->size_stmt);
 	sqlite3_finalize(c->index_stmt);
+	sqlite3_finalize(c->begin_stmt);
+	sqlite3_finalize(c->commit_stmt);
 	for (int i = 0; i < EXEC_STMT_CACHE; i++) {
 		sqlite3_finalize(c->cache[i].st);
 		free(c->cache[i].sql);
@@ -910,17 +924,6 @@ static int run_unit(struct exec_run *x, struct conn *c,
 	return 0;
 }
 
-/* Is the batch certainly one statement? A ';' anywhere but at the end
- * (even one inside a string) says maybe not. */
-static int single_statement(const struct exec_batch *b)
-{
-	if (b->n != 1)
-		return 0;
-	const char *s = b->units[0].sql, *end = s + b->units[0].len;
-	const char *semi = memchr(s, ';', b->units[0].len);
-	return !semi || strspn(semi, " \t\r\n;") == (size_t)(end - semi);
-}
-
 int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 {
 	struct exec_run *x = arg;
@@ -935,11 +938,12 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 	c->deadline_us = c->lim->timeout_ms > 0
 			     ? util_mono_us() + c->lim->timeout_ms * 1000
 			     : 0;
-	if (!c->writer && !single_statement(x->batch)) {
-		/* One snapshot for every statement of the request. (A single
-		 * statement has one of its own.) */
-		began =
-		    sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	if (!c->writer) {
+		/* One read transaction for the whole request: every statement
+		 * sees one snapshot, and the size_after queries take no read
+		 * lock of their own. */
+		began = sqlite3_step(c->begin_stmt) == SQLITE_DONE;
+		sqlite3_reset(c->begin_stmt);
 	}
 	jsonw_arr_begin(&x->out);
 	for (size_t i = 0; i < x->batch->n && !rc; i++)
@@ -959,7 +963,8 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 	if (!rc && jsonw_failed(&x->out))
 		rc = D1E_NOMEM;
 	if (began) {
-		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_step(c->commit_stmt);
+		sqlite3_reset(c->commit_stmt);
 	}
 	c->deadline_us = 0;
 	reset_pragmas(c);
