@@ -1,9 +1,11 @@
 /*
  * api_query.c — POST .../query and .../raw.
  *
- * Every request first runs on a read-only connection inside one read
- * transaction; if a statement turns out to write, the run is abandoned and
- * the request goes to the writer as one job of a group commit (dbpool.c).
+ * A request runs on a read-only connection inside one read transaction;
+ * if a statement turns out to write, the run is abandoned and the request
+ * goes to the writer as one job of a group commit (dbpool.c). A request
+ * whose first statement is plainly a write (INSERT, UPDATE, ...) goes to
+ * the writer at once.
  * A read-only token may run only requests that write nothing. The result
  * array is produced by exec.c and placed into the envelope as is.
  */
@@ -53,7 +55,11 @@ static int run(struct req *r, int raw)
 	rc = dbpool_acquire(r->srv->pool, db.uuid, &h);
 	if (rc)
 		goto out;
-	rc = dbpool_read(h, exec_run, &x);
+	/* A read-only token always starts on a reader, which refuses the
+	 * first writing statement; so does anything that might only read. */
+	rc = !r->who.read_only && exec_starts_with_write(&batch)
+		 ? D1E_NEEDS_WRITER
+		 : dbpool_read(h, exec_run, &x);
 	if (rc == D1E_NEEDS_WRITER) {
 		if (r->who.read_only)
 			rc = req_fail(r, D1E_READ_ONLY,

@@ -44,6 +44,19 @@
 #define DBPOOL_MAX_READERS	16
 #define DBPOOL_CHECKPOINT_PAGES 1000
 
+/* The statements of the group protocol, run for every job. */
+enum {
+	CTL_BEGIN,
+	CTL_SAVEPOINT,
+	CTL_RELEASE,
+	CTL_ROLLBACK_TO,
+	CTL_COMMIT,
+	CTL__COUNT
+};
+static const char *const ctl_sql[CTL__COUNT] = {"BEGIN IMMEDIATE",
+						"SAVEPOINT job", "RELEASE job",
+						"ROLLBACK TO job", "COMMIT"};
+
 struct wjob {
 	dbpool_job_fn fn;
 	void *ctx;
@@ -51,6 +64,7 @@ struct wjob {
 	int done;  /* the group holding it has finished */
 	int final; /* it ended the transaction: do not run it again */
 	int alone; /* runs outside any transaction, in no group (VACUUM) */
+	pthread_cond_t cv; /* its owner waits here: for done, or to lead */
 	struct wjob *next;
 };
 
@@ -62,10 +76,11 @@ struct dbh {
 	struct dbh *prev, *next; /* LRU list, most recent first; pool->mu */
 
 	pthread_mutex_t mu;
-	pthread_cond_t cv;  /* the group's end, for writers waiting on it */
 	pthread_cond_t rcv; /* a reader slot freed, for one reader waiting */
 	sqlite3 *writer;
 	void *writer_ctx;
+	/* The group protocol's statements on the writer, prepared once. */
+	sqlite3_stmt *ctl[CTL__COUNT];
 	sqlite3 *readers[DBPOOL_MAX_READERS];
 	void *reader_ctx[DBPOOL_MAX_READERS];
 	unsigned char reader_busy[DBPOOL_MAX_READERS];
@@ -121,11 +136,12 @@ static void dbh_close(struct dbh *h)
 {
 	for (int i = 0; i < DBPOOL_MAX_READERS; i++)
 		close_conn(h->pool, h->readers[i], h->reader_ctx[i]);
+	for (int i = 0; i < CTL__COUNT; i++)
+		sqlite3_finalize(h->ctl[i]);
 	/* The writer last: closing the last connection checkpoints the WAL
 	 * into the database file. */
 	close_conn(h->pool, h->writer, h->writer_ctx);
 	pthread_mutex_destroy(&h->mu);
-	pthread_cond_destroy(&h->cv);
 	pthread_cond_destroy(&h->rcv);
 	free(h);
 }
@@ -232,7 +248,6 @@ int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out)
 	snprintf(h->uuid, sizeof(h->uuid), "%s", uuid);
 	h->pool = p;
 	pthread_mutex_init(&h->mu, NULL);
-	pthread_cond_init(&h->cv, NULL);
 	pthread_cond_init(&h->rcv, NULL);
 	rc = dbfile_path(p->data_dir, uuid, h->path, sizeof(h->path));
 	if (!rc)
@@ -327,6 +342,19 @@ static int exec0(sqlite3 *db, const char *sql)
 								    : D1E_IO;
 }
 
+/* Run one of the group protocol's statements on h's writer. */
+static int ctl(struct dbh *h, int which)
+{
+	sqlite3_stmt **st = &h->ctl[which];
+	if (!*st && sqlite3_prepare_v3(h->writer, ctl_sql[which], -1,
+				       SQLITE_PREPARE_PERSISTENT, st,
+				       NULL) != SQLITE_OK)
+		return exec0(h->writer, ctl_sql[which]);
+	int rc = sqlite3_step(*st) == SQLITE_DONE ? 0 : D1E_IO;
+	sqlite3_reset(*st);
+	return rc;
+}
+
 /* After every commit: keep the WAL from growing without bound. Checkpoints
  * run only here, under d1d's control (wal_autocheckpoint is off). */
 static void after_commit(struct dbh *h)
@@ -344,7 +372,7 @@ static void after_commit(struct dbh *h)
  * all. Returns 0 or D1E_IO. */
 static int commit_group(struct dbh *h)
 {
-	if (exec0(h->writer, "COMMIT")) {
+	if (ctl(h, CTL_COMMIT)) {
 		fprintf(stderr, "d1d: %s: COMMIT failed: %s\n", h->uuid,
 			sqlite3_errmsg(h->writer));
 		if (!sqlite3_get_autocommit(h->writer))
@@ -376,7 +404,7 @@ static int run_group(struct dbh *h, struct wjob *group)
 	sqlite3 *db = h->writer;
 	for (;;) {
 		int any_ok = 0, restart = 0;
-		if (exec0(db, "BEGIN IMMEDIATE")) {
+		if (ctl(h, CTL_BEGIN)) {
 			for (struct wjob *j = group; j; j = j->next)
 				if (!j->final)
 					j->rc = D1E_IO;
@@ -385,7 +413,7 @@ static int run_group(struct dbh *h, struct wjob *group)
 		for (struct wjob *j = group; j && !restart; j = j->next) {
 			if (j->final)
 				continue;
-			if (exec0(db, "SAVEPOINT job")) {
+			if (ctl(h, CTL_SAVEPOINT)) {
 				j->rc = D1E_IO;
 				j->final = 1;
 				restart = 1;
@@ -399,10 +427,10 @@ static int run_group(struct dbh *h, struct wjob *group)
 				j->final = 1;
 				restart = 1;
 			} else if (j->rc) {
-				exec0(db, "ROLLBACK TO job");
-				exec0(db, "RELEASE job");
+				ctl(h, CTL_ROLLBACK_TO);
+				ctl(h, CTL_RELEASE);
 			} else {
-				exec0(db, "RELEASE job");
+				ctl(h, CTL_RELEASE);
 				any_ok = 1;
 			}
 		}
@@ -427,7 +455,8 @@ static int run_group(struct dbh *h, struct wjob *group)
 
 static int write_job(struct dbh *h, dbpool_job_fn fn, void *ctx, int alone)
 {
-	struct wjob job = {fn, ctx, 0, 0, 0, alone, NULL};
+	struct wjob job = {.fn = fn, .ctx = ctx, .alone = alone};
+	pthread_cond_init(&job.cv, NULL);
 	/* The job lives on this stack frame: it is queued here and unlinked
 	 * by the leader before `done` is set, and this function returns only
 	 * after that. */
@@ -439,7 +468,7 @@ static int write_job(struct dbh *h, dbpool_job_fn fn, void *ctx, int alone)
 	h->q_tail = &job;	  // cppcheck-suppress autoVariables
 	while (!job.done) {
 		if (h->leader) {
-			pthread_cond_wait(&h->cv, &h->mu);
+			pthread_cond_wait(&job.cv, &h->mu);
 			continue;
 		}
 		h->leader = 1;
@@ -468,15 +497,22 @@ static int write_job(struct dbh *h, dbpool_job_fn fn, void *ctx, int alone)
 
 		pthread_mutex_lock(&h->mu);
 		h->commits += committed;
+		/* Wake exactly the owners of this group's jobs, and the owner
+		 * of the first job queued meanwhile, who leads the next group.
+		 * Their frames cannot go away before we release the mutex. */
 		for (struct wjob *j = group, *next; j; j = next) {
 			next = j->next;
 			j->done = 1;
 			h->jobs++;
+			if (j != &job)
+				pthread_cond_signal(&j->cv);
 		}
 		h->leader = 0;
-		pthread_cond_broadcast(&h->cv);
+		if (h->q_head)
+			pthread_cond_signal(&h->q_head->cv);
 	}
 	pthread_mutex_unlock(&h->mu);
+	pthread_cond_destroy(&job.cv);
 	return job.rc;
 }
 

@@ -778,6 +778,18 @@ static int mentions(const char *sql, size_t n, const char *word)
 	return 0;
 }
 
+int exec_starts_with_write(const struct exec_batch *b)
+{
+	static const char *const verbs[] = {"INSERT",  "UPDATE", "DELETE",
+					    "REPLACE", "CREATE", "DROP",
+					    "ALTER",   NULL};
+	for (int i = 0; verbs[i]; i++)
+		if (first_keyword_is(b->units[0].sql, b->units[0].len,
+				     verbs[i]))
+			return 1;
+	return 0;
+}
+
 int exec_wants_alone(const struct exec_batch *b)
 {
 	return b->n == 1 &&

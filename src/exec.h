@@ -57,6 +57,10 @@ struct exec_run {
 	int alone;	  /* running outside a transaction (VACUUM) */
 };
 
+/* Does the batch begin with a statement that certainly writes? Then it
+ * may go to the writer at once instead of trying a reader first. */
+int exec_starts_with_write(const struct exec_batch *b);
+
 /* Does the batch have to run outside a transaction, by itself (a lone
  * VACUUM)? Then it goes to dbpool_write_alone() with x->alone set. */
 int exec_wants_alone(const struct exec_batch *b);
