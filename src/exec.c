@@ -79,6 +79,15 @@ struct conn {
 	const struct exec_limits *lim;
 	sqlite3_stmt *size_stmt;  /* page_count - freelist_count, page_size */
 	sqlite3_stmt *index_stmt; /* number of indexes of a table */
+	/* index_stmt's answers, kept until a statement may change the schema
+	 * (CREATE, DROP, ALTER, VACUUM) or a request fails (its DDL is rolled
+	 * back). At worst a stale entry misstates rows_written, nothing else.
+	 */
+	struct {
+		char name[64];
+		int64_t nindex;
+	} icache[16];
+	int nicache;
 	sqlite3_stmt *begin_stmt,
 	    *commit_stmt; /* a reader's read transaction */
 	struct cached_stmt cache[EXEC_STMT_CACHE];
@@ -363,15 +372,27 @@ static void on_preupdate(void *ud, sqlite3 *db, int op, const char *dbname,
 static void count_index_writes(struct conn *c)
 {
 	for (int i = 0; i < c->ntouched; i++) {
-		sqlite3_bind_text(c->index_stmt, 1, c->touched[i].name, -1,
-				  SQLITE_STATIC);
-		if (sqlite3_step(c->index_stmt) == SQLITE_ROW)
-			c->rows_written +=
-			    c->touched[i].rows *
-			    sqlite3_column_int64(c->index_stmt, 0);
-		sqlite3_reset(c->index_stmt);
+		const char *name = c->touched[i].name;
+		int64_t n = -1;
+		for (int k = 0; k < c->nicache && n < 0; k++)
+			if (strcmp(c->icache[k].name, name) == 0)
+				n = c->icache[k].nindex;
+		if (n < 0) {
+			sqlite3_bind_text(c->index_stmt, 1, name, -1,
+					  SQLITE_STATIC);
+			n = sqlite3_step(c->index_stmt) == SQLITE_ROW
+				? sqlite3_column_int64(c->index_stmt, 0)
+				: 0;
+			sqlite3_reset(c->index_stmt);
+			sqlite3_clear_bindings(c->index_stmt);
+			if (c->nicache <
+			    (int)(sizeof(c->icache) / sizeof(c->icache[0]))) {
+				strcpy(c->icache[c->nicache].name, name);
+				c->icache[c->nicache++].nindex = n;
+			}
+		}
+		c->rows_written += c->touched[i].rows * n;
 	}
-	sqlite3_clear_bindings(c->index_stmt);
 	c->ntouched = 0;
 }
 
@@ -885,6 +906,11 @@ static int run_unit(struct exec_run *x, struct conn *c,
 					   "statements are limited to 100000 "
 					   "bytes: SQLITE_TOOBIG");
 		}
+		if (first_keyword_is(p, (size_t)(tail - p), "CREATE") ||
+		    first_keyword_is(p, (size_t)(tail - p), "DROP") ||
+		    first_keyword_is(p, (size_t)(tail - p), "ALTER") ||
+		    first_keyword_is(p, (size_t)(tail - p), "VACUUM"))
+			c->nicache = 0;
 		if (renames_into_cf(p, (size_t)(tail - p))) {
 			sqlite3_finalize(st);
 			return plain_error(x, "not authorized: names starting "
@@ -979,6 +1005,8 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 		sqlite3_reset(c->commit_stmt);
 	}
 	c->deadline_us = 0;
+	if (rc)
+		c->nicache = 0;
 	reset_pragmas(c);
 	return rc;
 }

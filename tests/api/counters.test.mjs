@@ -27,6 +27,17 @@ describe('rows_read and rows_written', () => {
 		assert.deepEqual(m[2], [0, 4]);
 	});
 
+	test('index entries follow CREATE INDEX and DROP INDEX between requests', async () => {
+		await meta('CREATE TABLE ic(a, b)');
+		assert.deepEqual(await meta('INSERT INTO ic VALUES (1, 1)'), [[0, 1]]);
+		await meta('CREATE INDEX ic_a ON ic(a)');
+		assert.deepEqual(await meta('INSERT INTO ic VALUES (2, 2)'), [[0, 2]]);
+		await meta('CREATE INDEX ic_b ON ic(b)');
+		assert.deepEqual(await meta('INSERT INTO ic VALUES (3, 3)'), [[0, 3]]);
+		await meta('DROP INDEX ic_a; DROP INDEX ic_b');
+		assert.deepEqual(await meta('INSERT INTO ic VALUES (4, 4)'), [[0, 1]]);
+	});
+
 	test('UPDATE and DELETE of 3 rows write 3 each', async () => {
 		const m = await meta('CREATE TABLE ud(a); INSERT INTO ud VALUES (1), (2), (3); UPDATE ud SET a = 0; DELETE FROM ud');
 		assert.equal(m[2][1], 3);
