@@ -41,7 +41,8 @@ struct apierr_info {
 	const char *message; /* used when the caller gives no detail */
 };
 
-/* The table row for rc (a D1E_* value); unknown values map to D1E_INTERNAL. */
+/* The table row for rc (a D1E_* value); unknown values map to D1E_INTERNAL.
+ * The row is static: never freed. */
 const struct apierr_info *apierr_info(int rc);
 
 #endif

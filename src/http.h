@@ -61,13 +61,16 @@ struct req {
 	int done;
 };
 
-/* The first value of query argument key, or NULL. */
+/* The first value of query argument key, or NULL. Owned by the request's
+ * arena: valid until the request ends. */
 const char *req_arg(const struct req *r, const char *key);
 
-/* A request header, or NULL. */
+/* A request header, or NULL. Owned by libmicrohttpd: valid until the
+ * request ends. */
 const char *req_header(const struct req *r, const char *name);
 
-/* Parse the body as a JSON object into r->json (owned by the request).
+/* Parse the body as a JSON object into r->json (owned by the request,
+ * which decrefs it when it ends; the caller must not).
  * An empty body is allowed when empty_ok, and yields an empty object.
  * D1E_BAD_REQUEST with a message naming the problem otherwise. */
 int req_json_object(struct req *r, int empty_ok, json_t **out);
@@ -79,7 +82,8 @@ int req_fail(struct req *r, int rc, const char *fmt, ...)
 
 /* Start a success envelope; the returned writer is positioned for the
  * value of "result". The handler may add more top-level keys (such as
- * "result_info") after the result, then calls req_done(). */
+ * "result_info") after the result, then calls req_done(). The writer is
+ * r->out, owned by the request. */
 struct jsonw *req_result(struct req *r);
 void req_done(struct req *r);
 

@@ -21,8 +21,9 @@ struct route {
 };
 
 /* Find the route for r->method and r->path, capturing path parameters
- * into r. Returns the route, or NULL with *rc set to D1E_NO_ROUTE, or to
- * D1E_BAD_METHOD with r->allow listing the methods the path has. */
+ * into r (arena-owned). The route returned is static, never freed. Returns the
+ * route, or NULL with *rc set to D1E_NO_ROUTE, or to D1E_BAD_METHOD with
+ * r->allow listing the methods the path has. */
 const struct route *router_match(struct req *r, int *rc);
 
 #endif
