@@ -13,6 +13,10 @@
 
 int api_graphql(struct req *r)
 {
+	json_t *body;
+	int rc = req_json_object(r, 0, &body);
+	if (rc)
+		return rc;
 	struct jsonw *w = &r->out;
 	jsonw_release(w);
 	jsonw_obj_begin(w);

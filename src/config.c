@@ -33,6 +33,8 @@ const char config_usage[] =
     "  --colo C                served_by_colo in query meta (D1D_COLO; "
     "default\n"
     "                          LCL)\n"
+    "  --max-result-bytes N    largest JSON answer a query may build\n"
+    "                          (D1D_MAX_RESULT_BYTES; default 67108864)\n"
     "  --synchronous full|normal  full (default): an acknowledged write\n"
     "                          survives power loss; normal: it survives a\n"
     "                          crash of d1d, not of the machine, and writes\n"
@@ -108,7 +110,8 @@ enum kind {
 	K_VALBYTES,
 	K_OPENDBS,
 	K_READERS,
-	K_SYNC
+	K_SYNC,
+	K_RESULT
 };
 static const struct {
 	const char *flag, *env;
@@ -128,6 +131,7 @@ static const struct {
     {"--max-open-dbs", "D1D_MAX_OPEN_DBS", K_OPENDBS},
     {"--readers", "D1D_READERS", K_READERS},
     {"--synchronous", "D1D_SYNCHRONOUS", K_SYNC},
+    {"--max-result-bytes", "D1D_MAX_RESULT_BYTES", K_RESULT},
 };
 
 static int apply(struct config *cfg, enum kind k, const char *v,
@@ -161,6 +165,9 @@ static int apply(struct config *cfg, enum kind k, const char *v,
 		return set_int(&cfg->max_value_bytes, v, 1000000000, what);
 	case K_OPENDBS: return set_int(&cfg->max_open_dbs, v, 100000, what);
 	case K_READERS: return set_int(&cfg->readers, v, 16, what);
+	case K_RESULT:
+		return set_int(&cfg->max_result_bytes, v, (uint64_t)1 << 40,
+			       what);
 	case K_SYNC:
 		if (strcmp(v, "full") != 0 && strcmp(v, "normal") != 0) {
 			fprintf(stderr, "d1d: %s wants full or normal\n", what);
@@ -192,6 +199,7 @@ int config_init(struct config *cfg)
 	cfg->max_open_dbs = 128;
 	cfg->readers = 4;
 	cfg->sync_full = 1;
+	cfg->max_result_bytes = 64LL << 20;
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const char *v = getenv(settings[i].env);
 		if (v && *v && apply(cfg, settings[i].kind, v, settings[i].env))

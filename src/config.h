@@ -21,6 +21,7 @@ struct config {
 	int64_t query_timeout_ms;
 	int64_t max_db_bytes;
 	int64_t max_value_bytes;
+	int64_t max_result_bytes;
 	int64_t max_open_dbs; /* databases kept open at once */
 	int64_t readers;      /* read-only connections per open database */
 	int sync_full;	      /* synchronous=FULL (default) or NORMAL */

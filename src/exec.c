@@ -334,6 +334,13 @@ static int authorize(void *ud, int action, const char *a1, const char *a2,
 	case SQLITE_READ:
 		if (starts_cf(a1))
 			return deny(c, "names starting with _cf_ are reserved");
+		/* Table-valued PRAGMA functions (SELECT * FROM pragma_x)
+		 * answer to the same allow-list as the PRAGMA statement. */
+		if (a1 && strncasecmp(a1, "pragma_", 7) == 0 &&
+		    !in_list(a1 + 7, pragma_ok) &&
+		    !in_list(a1 + 7, pragma_noarg) &&
+		    !in_list(a1 + 7, pragma_toggle))
+			return deny(c, "this PRAGMA is not allowed");
 		/* Eponymous virtual tables that expose more than the data. */
 		if (a1 && (!strcasecmp(a1, "dbstat") ||
 			   !strcasecmp(a1, "sqlite_stmt") ||
@@ -634,6 +641,21 @@ static int64_t db_size(struct conn *c)
 	return pages * psize;
 }
 
+/* The answer is built in memory: it is capped, so that one query cannot
+ * take the server's memory with it. Checked after every value (one row can
+ * hold a hundred 2 MB BLOBs). */
+static int too_large(struct exec_run *x, struct conn *c)
+{
+	if (c->lim->max_result_bytes <= 0 ||
+	    x->out.len <= (size_t)c->lim->max_result_bytes)
+		return 0;
+	snprintf(x->err, sizeof(x->err),
+		 "Result too large: answers are limited to %lld bytes; add a "
+		 "LIMIT or select fewer columns",
+		 (long long)c->lim->max_result_bytes);
+	return 1;
+}
+
 /* Step one prepared statement, writing its QueryResult. */
 static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
 {
@@ -666,8 +688,11 @@ static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
 		nrows++;
 		if (x->raw) {
 			jsonw_arr_begin(w);
-			for (int i = 0; i < ncol; i++)
+			for (int i = 0; i < ncol; i++) {
 				write_value(w, st, i);
+				if (too_large(x, c))
+					return D1E_SQL;
+			}
 			jsonw_arr_end(w);
 			continue;
 		}
@@ -683,6 +708,8 @@ static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
 				continue;
 			jsonw_key(w, name);
 			write_value(w, st, i);
+			if (too_large(x, c))
+				return D1E_SQL;
 		}
 		jsonw_obj_end(w);
 	}

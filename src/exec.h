@@ -16,9 +16,10 @@
 #define EXEC_MAX_SQL_BYTES 100000
 
 struct exec_limits {
-	int64_t timeout_ms;	 /* a request stops after this long */
-	int64_t max_db_bytes;	 /* "Exceeded maximum DB size." past this */
-	int64_t max_value_bytes; /* largest string or BLOB */
+	int64_t timeout_ms;	  /* a request stops after this long */
+	int64_t max_db_bytes;	  /* "Exceeded maximum DB size." past this */
+	int64_t max_value_bytes;  /* largest string or BLOB */
+	int64_t max_result_bytes; /* largest answer a request may build */
 };
 
 /* One element of a batch: a (possibly multi-statement) sql and its

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -240,8 +241,48 @@ static int body_append(struct req *r, const char *data, size_t n)
 	return 0;
 }
 
+/* A header that must be clean: one occurrence, no NUL inside (which
+ * libmicrohttpd would silently cut the value at). */
+static int clean_header(struct req *r, const char *name, const char **out)
+{
+	const char *v = NULL;
+	size_t len = 0;
+	*out = NULL;
+	if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, name,
+					  strlen(name), &v, &len) != MHD_YES)
+		return 0;
+	if (!v || memchr(v, '\0', len) || strlen(v) != len)
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Malformed %s header: it contains a NUL byte",
+				name);
+	*out = v;
+	return 0;
+}
+
+struct count_ctx {
+	const char *name;
+	int n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *value)
+{
+	struct count_ctx *c = cls;
+	(void)kind;
+	(void)value;
+	if (key && strcasecmp(key, c->name) == 0)
+		c->n++;
+	return MHD_YES;
+}
+
 static int dispatch(struct req *r)
 {
+	const char *authz, *email, *key;
+	struct count_ctx cl = {MHD_HTTP_HEADER_CONTENT_LENGTH, 0};
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &cl);
+	if (cl.n > 1) /* how request smuggling starts (RFC 9112 §6.3) */
+		return req_fail(r, D1E_BAD_REQUEST,
+				"More than one Content-Length header");
 	int rc;
 	const struct route *rt = router_match(r, &rc);
 	if (!rt)
@@ -252,10 +293,11 @@ static int dispatch(struct req *r)
 		    "Request body too large: the limit is %lld bytes",
 		    (long long)r->srv->cfg.max_body_bytes);
 	if (rt->flags & ROUTE_AUTH) {
-		rc = auth_authenticate(r->srv->cat,
-				       req_header(r, "Authorization"),
-				       req_header(r, "X-Auth-Email"),
-				       req_header(r, "X-Auth-Key"), &r->who);
+		if ((rc = clean_header(r, "Authorization", &authz)) ||
+		    (rc = clean_header(r, "X-Auth-Email", &email)) ||
+		    (rc = clean_header(r, "X-Auth-Key", &key)))
+			return rc;
+		rc = auth_authenticate(r->srv->cat, authz, email, key, &r->who);
 		if (rc)
 			return rc;
 		if (r->account_id) {
@@ -386,6 +428,44 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- daemon ---- */
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* libmicrohttpd's percent-decoding of the path and the query string, in
+ * place, except that %00 and %2F stay as they are: a decoded NUL would cut
+ * the path short (DELETE .../victim%00x would address "victim"), and a
+ * decoded '/' would add a path segment. Left encoded, they make the
+ * segment an invalid name, which is refused. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+	(void)cls;
+	(void)c;
+	for (const char *r = s; *r;) {
+		int hi, lo;
+		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 &&
+		    (lo = hexval(r[2])) >= 0) {
+			int v = hi * 16 + lo;
+			if (v != 0 && v != '/') {
+				*w++ = (char)v;
+				r += 3;
+				continue;
+			}
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 static int open_listener(const struct config *cfg, int *port)
 {
 	struct addrinfo hints = {0}, *res = NULL;
@@ -448,8 +528,10 @@ int http_start(struct server *srv, int *port)
 	    0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, listen_fd,
 	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+	    MHD_OPTION_END);
 	if (!daemon_) {
 		fprintf(stderr, "d1d: cannot start the HTTP server\n");
 		close(listen_fd);

@@ -180,6 +180,7 @@ static int cmd_serve(int argc, char **argv)
 	srv.limits.timeout_ms = srv.cfg.query_timeout_ms;
 	srv.limits.max_db_bytes = srv.cfg.max_db_bytes;
 	srv.limits.max_value_bytes = srv.cfg.max_value_bytes;
+	srv.limits.max_result_bytes = srv.cfg.max_result_bytes;
 	if (dbpool_new(srv.cfg.data_dir, (int)srv.cfg.max_open_dbs,
 		       (int)srv.cfg.readers, srv.cfg.sync_full, exec_conn_setup,
 		       exec_conn_teardown, &srv.limits, &srv.pool))

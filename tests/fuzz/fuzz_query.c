@@ -15,7 +15,10 @@
 
 static sqlite3 *db;
 static void *cctx;
-static struct exec_limits lim = {200, 1 << 20, 100000};
+static struct exec_limits lim = {.timeout_ms = 200,
+				 .max_db_bytes = 1 << 20,
+				 .max_value_bytes = 100000,
+				 .max_result_bytes = 1 << 20};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
