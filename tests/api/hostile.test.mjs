@@ -909,7 +909,7 @@ describe('hostile input', () => {
 		assert.ok(pos >= 10 && pos < text.length, `the slow clients sent ${pos} bytes`);
 		assert.ok(latencies.length >= 10, `only ${latencies.length} requests answered in 3 s`);
 		const worst = Math.max(...latencies);
-		assert.ok(worst < 1000, `a request took ${worst} ms while slow clients dripped (all: ${latencies.join(', ')})`);
+		assert.ok(worst < 2000, `a request took ${worst} ms while slow clients dripped (all: ${latencies.join(', ')})`);
 		for (const s of slow) s.destroy();
 		await Promise.all(results);
 		await assertAlive(h.srv, ctx);
@@ -954,7 +954,7 @@ describe('hostile input', () => {
 		for (let i = 0; i < 5; i++) {
 			const t0 = Date.now();
 			await assertAlive(h.srv, ctx, 2000);
-			assert.ok(Date.now() - t0 < 1000, `a request took ${Date.now() - t0} ms`);
+			assert.ok(Date.now() - t0 < 2000, `a request took ${Date.now() - t0} ms`);
 		}
 		for (const s of stuck) s.destroy();
 		const got = await Promise.all(results);
@@ -1018,7 +1018,10 @@ const TIMEOUT_ROWS = [
 ];
 
 describe('hostile SQL under --query-timeout-ms 500', () => {
-	const h = useServer({ args: ['--query-timeout-ms', '500'] });
+	// The limit is well above the bound on the read below, so that a read
+	// stuck behind a bomb fails however loaded the machine is.
+	const LIMIT_MS = 1500;
+	const h = useServer({ args: ['--query-timeout-ms', String(LIMIT_MS)] });
 	const ctx = {};
 	let db;
 
@@ -1033,16 +1036,16 @@ describe('hostile SQL under --query-timeout-ms 500', () => {
 	for (const row of TIMEOUT_ROWS) {
 		test(row.name, async () => {
 			const t0 = Date.now();
-			const res = await send(Number(ctx.PORT), build(row.request, ctx), { timeout: 5000 });
+			const res = await send(Number(ctx.PORT), build(row.request, ctx), { timeout: LIMIT_MS + 6000 });
 			assertRejected(res, row.expect, 'POST');
 			const ms = Date.now() - t0;
-			assert.ok(ms >= 400 && ms < 4000, `the bomb ended after ${ms} ms with a 500 ms limit`);
+			assert.ok(ms >= LIMIT_MS - 100 && ms < LIMIT_MS + 5000, `the bomb ended after ${ms} ms with a ${LIMIT_MS} ms limit`);
 			await assertAlive(h.srv, ctx);
 		});
 	}
 
 	test('other requests are answered promptly while bombs run', async () => {
-		const bombs = Array.from({ length: 3 }, () => send(Number(ctx.PORT), build(q(`${BOMB} SELECT count(*) FROM c`), ctx), { timeout: 5000 }));
+		const bombs = Array.from({ length: 3 }, () => send(Number(ctx.PORT), build(q(`${BOMB} SELECT count(*) FROM c`), ctx), { timeout: LIMIT_MS + 6000 }));
 		await sleep(50);
 		const t0 = Date.now();
 		await assertAlive(h.srv, ctx, 2000);
@@ -1050,7 +1053,7 @@ describe('hostile SQL under --query-timeout-ms 500', () => {
 		assert.equal(ok.status, 200, describeRes(ok));
 		assert.deepEqual(ok.json.result[0].results, [{ n: SEED_N }]);
 		const ms = Date.now() - t0;
-		assert.ok(ms < 400, `a read waited ${ms} ms behind running bombs`);
+		assert.ok(ms < 1000, `a read waited ${ms} ms behind running bombs`);
 		for (const r of await Promise.all(bombs)) assertRejected(r, TIME_LIMIT, 'POST');
 	});
 
