@@ -29,17 +29,9 @@ WORKERD=$(cd "$MF" && "$NODE" -e 'console.log(require("workerd").default)' 2>/de
 	{ echo "cannot resolve workerd from $MF (is @cloudflare/workerd-linux-64 installed?)"; exit 1; }
 "$WORKERD" --version >/dev/null 2>"$WORK/workerd.err" ||
 	{ echo "workerd at $WORKERD does not run:"; cat "$WORK/workerd.err"; exit 1; }
-make -s build/d1d
-
 # d1d on a free port, seeded as in bench/run.sh.
-./build/d1d serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/d1d.out" 2>/dev/null &
-for _ in $(seq 50); do grep -q listening "$WORK/d1d.out" && break; sleep 0.1; done
-eval "$(grep ^export "$WORK/d1d.out")"
-DB="$CLOUDFLARE_API_BASE_URL/accounts/$CLOUDFLARE_ACCOUNT_ID/d1/database"
-AUTH="Authorization: Bearer $CLOUDFLARE_API_TOKEN"
-SEED="CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 100000) INSERT INTO t SELECT x, hex(randomblob(16)) FROM c"
-curl -sf -H "$AUTH" -d '{"name":"bench"}' "$DB" >/dev/null
-curl -sf -H "$AUTH" -d "{\"sql\":\"$SEED\"}" "$DB/bench/query" >/dev/null
+. bench/lib.sh
+d1d_seeded
 
 # Miniflare on a free port (port 0; the host process prints the URL), with D1
 # persisted under $WORK. The Worker seeds the same table on POST /seed.
@@ -101,14 +93,6 @@ MFROW=$(curl -sf "${MFURL}?id=42")
 echo "d1d       id=42: $D1ROW" | cut -c1-160
 echo "Miniflare id=42: $MFROW"
 
-cat >"$WORK/select.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer $CLOUDFLARE_API_TOKEN"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  return wrk.format(nil, nil, nil, '{"sql":"SELECT * FROM t WHERE id = ?","params":[' .. math.random(1,100000) .. ']}')
-end
-LUA
 cat >"$WORK/mf.lua" <<'LUA'
 request = function()
   return wrk.format("GET", "/?id=" .. math.random(1,100000))

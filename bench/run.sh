@@ -18,17 +18,10 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$WORK"' EXI
 for t in wrk nginx; do
 	command -v $t >/dev/null || { echo "bench needs $t (apt-get install wrk nginx-light)"; exit 1; }
 done
-make -s build/d1d
 cc -O2 -o "$WORK/fsync_floor" bench/fsync_floor.c -lsqlite3
 
-# d1d on a free port.
-./build/d1d serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/d1d.out" 2>/dev/null &
-for _ in $(seq 50); do grep -q listening "$WORK/d1d.out" && break; sleep 0.1; done
-eval "$(grep ^export "$WORK/d1d.out")"
-DB="$CLOUDFLARE_API_BASE_URL/accounts/$CLOUDFLARE_ACCOUNT_ID/d1/database"
-AUTH="Authorization: Bearer $CLOUDFLARE_API_TOKEN"
-curl -sf -H "$AUTH" -d '{"name":"bench"}' "$DB" >/dev/null
-curl -sf -H "$AUTH" -d '{"sql":"CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 100000) INSERT INTO t SELECT x, hex(randomblob(16)) FROM c"}' "$DB/bench/query" >/dev/null
+. bench/lib.sh
+d1d_seeded
 
 # nginx answering a fixed JSON body on a free port.
 NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -46,14 +39,6 @@ CONF
 nginx -c "$WORK/nginx/nginx.conf" &
 sleep 0.5
 
-cat >"$WORK/select.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer $CLOUDFLARE_API_TOKEN"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  return wrk.format(nil, nil, nil, '{"sql":"SELECT * FROM t WHERE id = ?","params":[' .. math.random(1,100000) .. ']}')
-end
-LUA
 cat >"$WORK/insert.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer $CLOUDFLARE_API_TOKEN"

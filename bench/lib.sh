@@ -1,0 +1,27 @@
+# Shared by the benchmark scripts (sourced, not run). Needs WORK set.
+#
+# d1d_seeded: build and start d1d on a free port with its data under $WORK,
+# create database "bench" with t(id INTEGER PRIMARY KEY, v TEXT) holding
+# 100k rows, write the point-SELECT wrk script $WORK/select.lua, and set
+# DB (the databases URL), AUTH (the header) and CLOUDFLARE_* for the caller.
+
+BENCH_SEED_SQL="CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 100000) INSERT INTO t SELECT x, hex(randomblob(16)) FROM c"
+
+d1d_seeded() {
+	make -s build/d1d
+	./build/d1d serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/d1d.out" 2>/dev/null &
+	for _ in $(seq 50); do grep -q listening "$WORK/d1d.out" && break; sleep 0.1; done
+	eval "$(grep ^export "$WORK/d1d.out")"
+	DB="$CLOUDFLARE_API_BASE_URL/accounts/$CLOUDFLARE_ACCOUNT_ID/d1/database"
+	AUTH="Authorization: Bearer $CLOUDFLARE_API_TOKEN"
+	curl -sf -H "$AUTH" -d '{"name":"bench"}' "$DB" >/dev/null
+	curl -sf -H "$AUTH" -d "{\"sql\":\"$BENCH_SEED_SQL\"}" "$DB/bench/query" >/dev/null
+	cat >"$WORK/select.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $CLOUDFLARE_API_TOKEN"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  return wrk.format(nil, nil, nil, '{"sql":"SELECT * FROM t WHERE id = ?","params":[' .. math.random(1,100000) .. ']}')
+end
+LUA
+}
