@@ -128,13 +128,40 @@ static void write_db(struct jsonw *w, const struct cat_db *db, unsigned fields,
 	jsonw_obj_end(w);
 }
 
-/* Answer with the D1 object, measuring the file only if asked for. */
+/* A dbpool job: the number of user tables (not sqlite_* or _cf_* ones). */
+static int count_tables(sqlite3 *db, void *cctx, void *out)
+{
+	sqlite3_stmt *st = NULL;
+	(void)cctx;
+	int rc = D1E_IO;
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT count(*) FROM sqlite_schema "
+		"WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
+		"ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
+		-1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*(int64_t *)out = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Answer with the D1 object, measuring the database only if asked for:
+ * its files by stat(), its tables on one of its pooled read connections. */
 static int answer_db(struct req *r, const struct cat_db *db, unsigned fields)
 {
 	int64_t size = 0, tables = 0;
-	if (fields & (F_FILE_SIZE | F_NUM_TABLES)) {
-		int rc =
-		    dbfile_stat(r->srv->cfg.data_dir, db->uuid, &size, &tables);
+	if (fields & F_FILE_SIZE)
+		size = dbfile_size(r->srv->cfg.data_dir, db->uuid);
+	if (fields & F_NUM_TABLES) {
+		struct dbh *h;
+		int rc = dbpool_acquire(r->srv->pool, db->uuid, &h);
+		if (rc)
+			return rc;
+		rc = dbpool_read(h, count_tables, &tables);
+		dbpool_release(r->srv->pool, h);
 		if (rc)
 			return rc;
 	}

@@ -84,41 +84,13 @@ int dbfile_remove(const char *data_dir, const char *uuid)
 	return util_rm_rf(dir);
 }
 
-int dbfile_stat(const char *data_dir, const char *uuid, int64_t *file_size,
-		int64_t *num_tables)
+int64_t dbfile_size(const char *data_dir, const char *uuid)
 {
 	char path[4096], wal[4200];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = dbfile_path(data_dir, uuid, path, sizeof(path));
-	if (rc)
-		return rc;
+	if (dbfile_path(data_dir, uuid, path, sizeof(path)))
+		return 0;
 	snprintf(wal, sizeof(wal), "%s-wal", path);
-	*file_size = util_file_size(path) + util_file_size(wal);
-	*num_tables = 0;
-
-	if (sqlite3_open_v2(path, &db,
-			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		rc = D1E_IO;
-		goto out;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_prepare_v2(
-		db,
-		"SELECT count(*) FROM sqlite_schema "
-		"WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
-		"ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'",
-		-1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		rc = D1E_IO;
-		goto out;
-	}
-	*num_tables = sqlite3_column_int64(st, 0);
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return rc;
+	return util_file_size(path) + util_file_size(wal);
 }
 
 int dbfile_sweep(const char *data_dir, int (*keep)(const char *uuid, void *),

@@ -9,7 +9,8 @@
  *
  * One directory per database, so that removing a database, and everything
  * later kept beside it, is one recursive remove of a directory whose name
- * comes from a uuid we generated, never from a client.
+ * comes from a uuid we generated, never from a client. Connections to the
+ * database, and what is inside it, are dbpool.c's.
  */
 #ifndef D1D_DBFILE_H
 #define D1D_DBFILE_H
@@ -29,10 +30,8 @@ int dbfile_create(const char *data_dir, const char *uuid);
 /* Remove the database's directory and everything in it. */
 int dbfile_remove(const char *data_dir, const char *uuid);
 
-/* Bytes on disk (database plus WAL) and the number of user tables (not
- * sqlite_* or _cf_* ones). */
-int dbfile_stat(const char *data_dir, const char *uuid, int64_t *file_size,
-		int64_t *num_tables);
+/* Bytes on disk: the database plus its WAL (0 if missing). */
+int64_t dbfile_size(const char *data_dir, const char *uuid);
 
 /* Remove every database directory whose uuid keep() does not claim: what a
  * crash between the catalog and the file system can leave behind. keep

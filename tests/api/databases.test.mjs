@@ -188,6 +188,16 @@ describe('databases: get', () => {
 		assert.equal(byId.num_tables, 0);
 	});
 
+	test('num_tables counts user tables, not sqlite_* ones; file_size grows', async () => {
+		const srv = h.srv;
+		const db = await createDb(srv, 'tables-counted');
+		const sql = 'CREATE TABLE a(x INTEGER PRIMARY KEY AUTOINCREMENT, y); CREATE TABLE b(z); INSERT INTO a(y) VALUES (zeroblob(20000))';
+		assertOk(await srv.api('POST', `${srv.dbPath()}/${db.uuid}/query`, { body: { sql } }));
+		const got = assertOk(await srv.api('GET', `${srv.dbPath()}/${db.uuid}?fields=num_tables,file_size`));
+		assert.equal(got.num_tables, 2); // sqlite_sequence is not counted
+		assert.ok(got.file_size > db.file_size + 20000, `file_size ${db.file_size} → ${got.file_size}`);
+	});
+
 	test('fields selects keys (comma list and repeated parameter)', async () => {
 		const srv = h.srv;
 		const db = await createDb(srv, 'fields-db');
