@@ -15,8 +15,6 @@
  *             uuid TEXT UNIQUE, account_id, name, created_us,
  *             jurisdiction NULL, location_hint NULL, read_replication,
  *             UNIQUE(account_id, name))
- *   meta(key TEXT PK, value)  -- 'token_generation': bumped on every token
- *                             -- insert and revoke
  *
  * The plain token never reaches the catalog; only its hash does, so a copy of
  * the data dir does not give away working credentials.
@@ -130,9 +128,7 @@ static const char schema_sql[] =
     " name TEXT NOT NULL, created_us INTEGER NOT NULL,"
     " jurisdiction TEXT, location_hint TEXT,"
     " read_replication TEXT NOT NULL DEFAULT 'disabled',"
-    " UNIQUE(account_id, name));"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
-    "INSERT OR IGNORE INTO meta VALUES('token_generation', 0);";
+    " UNIQUE(account_id, name));";
 
 static int sql_rc(int src)
 {
@@ -430,16 +426,13 @@ int catalog_token_insert(struct catalog *c, const char *account_id,
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&c->mu);
-	rc = exec(c, "BEGIN IMMEDIATE");
-	if (rc)
-		goto out;
 	rc =
 	    prepare(c,
 		    "INSERT INTO tokens(id, account_id, hash, read_only, name, "
 		    "created_us) VALUES(?,?,?,?,?,?)",
 		    &st);
 	if (rc)
-		goto rollback;
+		goto out;
 	sqlite3_bind_text(st, 1, out_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, hash, 32, SQLITE_STATIC);
@@ -449,15 +442,6 @@ int catalog_token_insert(struct catalog *c, const char *account_id,
 	rc = step_done(c, st);
 	if (rc == D1E_DB_EXISTS)
 		rc = D1E_INTERNAL; /* a SHA-256 collision: never in practice */
-	if (!rc)
-		rc = exec(c, "UPDATE meta SET value = value + 1 "
-			     "WHERE key = 'token_generation'");
-	if (!rc) {
-		rc = exec(c, "COMMIT");
-		goto out;
-	}
-rollback:
-	exec(c, "ROLLBACK");
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&c->mu);
@@ -497,30 +481,18 @@ int catalog_token_revoke(struct catalog *c, const char *token_id)
 {
 	sqlite3_stmt *st = NULL;
 	pthread_mutex_lock(&c->mu);
-	int rc = exec(c, "BEGIN IMMEDIATE");
-	if (rc)
-		goto out;
-	rc = prepare(c,
-		     "UPDATE tokens SET revoked_us = coalesce(revoked_us, ?) "
-		     "WHERE id = ?",
-		     &st);
-	if (rc)
-		goto rollback;
-	sqlite3_bind_int64(st, 1, util_now_us());
-	sqlite3_bind_text(st, 2, token_id, -1, SQLITE_STATIC);
-	rc = step_done(c, st);
-	if (!rc && sqlite3_changes(c->db) == 0)
-		rc = D1E_NOT_FOUND;
-	if (!rc)
-		rc = exec(c, "UPDATE meta SET value = value + 1 "
-			     "WHERE key = 'token_generation'");
+	int rc =
+	    prepare(c,
+		    "UPDATE tokens SET revoked_us = coalesce(revoked_us, ?) "
+		    "WHERE id = ?",
+		    &st);
 	if (!rc) {
-		rc = exec(c, "COMMIT");
-		goto out;
+		sqlite3_bind_int64(st, 1, util_now_us());
+		sqlite3_bind_text(st, 2, token_id, -1, SQLITE_STATIC);
+		rc = step_done(c, st);
+		if (!rc && sqlite3_changes(c->db) == 0)
+			rc = D1E_NOT_FOUND;
 	}
-rollback:
-	exec(c, "ROLLBACK");
-out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
@@ -551,24 +523,6 @@ int catalog_token_each(struct catalog *c, const char *account_id,
 	}
 	if (!rc && src != SQLITE_DONE)
 		rc = sql_rc(src);
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&c->mu);
-	return rc;
-}
-
-int catalog_token_generation(struct catalog *c, int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	pthread_mutex_lock(&c->mu);
-	int rc = prepare(
-	    c, "SELECT value FROM meta WHERE key = 'token_generation'", &st);
-	if (!rc) {
-		int src = sqlite3_step(st);
-		if (src == SQLITE_ROW)
-			*out = sqlite3_column_int64(st, 0);
-		else
-			rc = sql_rc(src);
-	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&c->mu);
 	return rc;

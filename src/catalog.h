@@ -76,9 +76,6 @@ int catalog_token_revoke(struct catalog *c, const char *token_id);
 /* account_id may be NULL for all accounts. */
 int catalog_token_each(struct catalog *c, const char *account_id,
 		       int (*fn)(const struct cat_token *, void *), void *ctx);
-/* Changes whenever a token is created or revoked (by any process), so that
- * a cache of lookups knows when to drop its entries. */
-int catalog_token_generation(struct catalog *c, int64_t *out);
 
 /* Databases. ref is a uuid or a database name; D1E_DB_NOT_FOUND if the
  * account has no such database. */
