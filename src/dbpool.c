@@ -21,15 +21,18 @@
  * run_alone(), for the rare job that cannot run inside a transaction
  * (VACUUM): it runs by itself between groups, in autocommit mode. Both end
  * in after_commit(), where history capture hooks in. Checkpoints are ours
- * too: the writer runs with wal_autocheckpoint=0 and commit_group() runs a
- * PASSIVE checkpoint when the WAL has grown past DBPOOL_CHECKPOINT_PAGES.
+ * too: the writer runs with wal_autocheckpoint=0 and after_commit() runs a
+ * PASSIVE checkpoint, truncating the WAL once it has grown past
+ * DBPOOL_CHECKPOINT_PAGES and been copied back whole.
  *
  * Locking. pool->mu guards the LRU list and every dbh's refs. dbh->mu guards
- * the dbh's job queue, leader flag and reader slots; it is never held while
- * SQL runs. Lock order: pool->mu before dbh->mu. A dbh with refs > 0 is
- * never closed; idle ones beyond max_open are closed, least recently used
- * first, so the number of open files stays bounded whatever the number of
- * databases.
+ * the dbh's job queue, leader flag, counters and reader slots; it is never
+ * held while SQL runs. Each waiting writer sleeps on its own job's condition
+ * variable, so the end of a group wakes exactly its jobs' owners and the
+ * next leader; a freed reader slot wakes one waiting reader. Lock order:
+ * pool->mu before dbh->mu. A dbh with refs > 0 is never closed; idle ones
+ * beyond max_open are closed, least recently used first, so the number of open
+ * files stays bounded whatever the number of databases.
  */
 #include "dbpool.h"
 

@@ -29,6 +29,14 @@
  * entry per index of its table (an INSERT into a table with one index
  * writes 2, as in D1); rows_read counts full-scan steps, or the rows
  * returned if more, the closest the stock SQLite gets to D1's patched counters.
+ *
+ * Per connection (struct conn, freed by exec_conn_teardown before the
+ * connection closes): the last 16 prepared statements, keyed by their SQL
+ * to the end of the unit (a statement is judged by the sandbox once, when
+ * prepared); the index counts behind rows_written; and the statements d1d
+ * runs itself (size_after, read BEGIN/COMMIT). Answers are built in memory
+ * and capped at lim->max_result_bytes. A lone VACUUM (exec_wants_alone)
+ * runs outside any transaction, with one ATTACH slot for SQLite's own use.
  */
 #include "exec.h"
 
