@@ -21,9 +21,10 @@
  * run_alone(), for the rare job that cannot run inside a transaction
  * (VACUUM): it runs by itself between groups, in autocommit mode. Both end
  * in after_commit(), where history capture hooks in. Checkpoints are ours
- * too: the writer runs with wal_autocheckpoint=0 and after_commit() runs a
- * PASSIVE checkpoint, truncating the WAL once it has grown past
- * DBPOOL_CHECKPOINT_PAGES and been copied back whole.
+ * too: the writer runs with wal_autocheckpoint=0, a WAL hook records the
+ * WAL's size at each commit, and once it passes DBPOOL_CHECKPOINT_PAGES
+ * after_commit() runs a PASSIVE checkpoint, truncating the WAL when it was
+ * copied back whole. Smaller commits cost no checkpoint at all.
  *
  * Locking. pool->mu guards the LRU list and every dbh's refs. dbh->mu guards
  * the dbh's job queue, leader flag, counters and reader slots; it is never
@@ -84,6 +85,7 @@ struct dbh {
 	void *writer_ctx;
 	/* The group protocol's statements on the writer, prepared once. */
 	sqlite3_stmt *ctl[CTL__COUNT];
+	int wal_frames; /* the WAL's size after the last commit (on_wal) */
 	sqlite3 *readers[DBPOOL_MAX_READERS];
 	void *reader_ctx[DBPOOL_MAX_READERS];
 	unsigned char reader_busy[DBPOOL_MAX_READERS];
@@ -228,6 +230,17 @@ static int open_conn(struct dbpool *p, const char *path, int writer,
 	return 0;
 }
 
+/* SQLite's WAL hook: after each commit on the writer, the WAL's size in
+ * frames. Only the thread running the writer calls it and reads it. */
+static int on_wal(void *ud, sqlite3 *db, const char *name, int frames)
+{
+	struct dbh *h = ud;
+	(void)db;
+	(void)name;
+	h->wal_frames = frames;
+	return SQLITE_OK;
+}
+
 int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out)
 {
 	struct dbh *h;
@@ -255,6 +268,8 @@ int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out)
 	rc = dbfile_path(p->data_dir, uuid, h->path, sizeof(h->path));
 	if (!rc)
 		rc = open_conn(p, h->path, 1, &h->writer, &h->writer_ctx);
+	if (!rc) /* replaces autocheckpoint, which is off */
+		sqlite3_wal_hook(h->writer, on_wal, h);
 	if (rc) {
 		dbh_close(h);
 		h = NULL;
@@ -363,10 +378,13 @@ static int ctl(struct dbh *h, int which)
 static void after_commit(struct dbh *h)
 {
 	int log = 0, ckpt = 0;
+	/* Most commits leave the WAL small: no checkpoint, no second fsync. */
+	if (h->wal_frames <= DBPOOL_CHECKPOINT_PAGES)
+		return;
 	if (sqlite3_wal_checkpoint_v2(h->writer, NULL,
 				      SQLITE_CHECKPOINT_PASSIVE, &log,
 				      &ckpt) == SQLITE_OK &&
-	    log > DBPOOL_CHECKPOINT_PAGES && ckpt == log)
+	    ckpt == log)
 		sqlite3_wal_checkpoint_v2(
 		    h->writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 }
