@@ -245,30 +245,13 @@ static int only_fields(struct req *r, json_t *obj, const char *const *allowed,
 	return 0;
 }
 
-/* A query argument that may appear at most once: NULL if absent, *dup set
- * (and a message) if it appears more than once. */
-static const char *single_arg(struct req *r, const char *key, int *dup)
-{
-	const char *v = NULL;
-	int n = 0;
-	for (size_t i = 0; i < r->nargs; i++)
-		if (strcmp(r->args[i].key, key) == 0 && n++ == 0)
-			v = r->args[i].value;
-	*dup = n > 1;
-	if (*dup)
-		req_fail(r, D1E_BAD_REQUEST,
-			 "Invalid query parameter %s: given more than once",
-			 key);
-	return v;
-}
-
 static int parse_page_arg(struct req *r, const char *key, uint64_t dflt,
 			  uint64_t max, uint64_t *out)
 {
-	int dup;
-	const char *v = single_arg(r, key, &dup);
-	if (dup)
-		return D1E_BAD_REQUEST;
+	const char *v;
+	int rc = req_arg_once(r, key, &v);
+	if (rc)
+		return rc;
 	*out = dflt;
 	if (!v)
 		return 0;
@@ -297,11 +280,10 @@ int api_database_list(struct req *r)
 {
 	uint64_t page, per_page;
 	int64_t total = 0;
-	int dup;
-	const char *name = single_arg(r, "name", &dup);
-	if (dup)
-		return D1E_BAD_REQUEST;
-	int rc = parse_page_arg(r, "page", 1, 1000000000, &page);
+	const char *name;
+	int rc = req_arg_once(r, "name", &name);
+	if (!rc)
+		rc = parse_page_arg(r, "page", 1, 1000000000, &page);
 	if (!rc)
 		rc = parse_page_arg(r, "per_page", LIST_DEFAULT_PER_PAGE,
 				    LIST_MAX_PER_PAGE, &per_page);

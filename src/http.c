@@ -54,12 +54,19 @@ static int listen_fd = -1;
 
 /* ---- helpers for handlers ---- */
 
-const char *req_arg(const struct req *r, const char *key)
+int req_arg_once(struct req *r, const char *key, const char **out)
 {
+	int n = 0;
+	*out = NULL;
 	for (size_t i = 0; i < r->nargs; i++)
-		if (strcmp(r->args[i].key, key) == 0)
-			return r->args[i].value;
-	return NULL;
+		if (strcmp(r->args[i].key, key) == 0 && n++ == 0)
+			*out = r->args[i].value;
+	if (n > 1)
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Invalid query parameter %s: given more than "
+				"once",
+				key);
+	return 0;
 }
 
 const char *req_header(const struct req *r, const char *name)

@@ -61,9 +61,10 @@ struct req {
 	int done;
 };
 
-/* The first value of query argument key, or NULL. Owned by the request's
- * arena: valid until the request ends. */
-const char *req_arg(const struct req *r, const char *key);
+/* The value of query argument key in *out (NULL if absent), owned by the
+ * request's arena. An argument given twice is a D1E_BAD_REQUEST with a
+ * message: page=1&page=2 has no one meaning. */
+int req_arg_once(struct req *r, const char *key, const char **out);
 
 /* A request header, or NULL. Owned by libmicrohttpd: valid until the
  * request ends. */

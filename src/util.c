@@ -68,15 +68,6 @@ int util_is_uuid(const char *s)
 	return s[UUID_STR_LEN] == '\0';
 }
 
-int util_is_hex(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return s[n] == '\0';
-}
-
 int64_t util_now_us(void)
 {
 	struct timespec ts;

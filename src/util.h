@@ -20,9 +20,6 @@ int util_uuid_v4(char *out);
 /* 1 if s is a uuid in 8-4-4-4-12 hex form (either case), else 0. */
 int util_is_uuid(const char *s);
 
-/* 1 if s is exactly n lowercase hex digits. */
-int util_is_hex(const char *s, size_t n);
-
 /* Lowercase hex of n bytes into out[2n + 1]. */
 void util_hex(const void *in, size_t n, char *out);
 
