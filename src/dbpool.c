@@ -80,6 +80,10 @@ struct dbh {
 	struct dbh *prev, *next; /* LRU list, most recent first; pool->mu */
 
 	pthread_mutex_t mu;
+	/* Held across each commit and the update of seq, so a reader can pin
+	 * a snapshot together with the commit it shows. */
+	pthread_mutex_t commit_mu;
+	int64_t seq; /* commits so far; commit_mu */
 	pthread_cond_t rcv; /* a reader slot freed, for one reader waiting */
 	sqlite3 *writer;
 	void *writer_ctx;
@@ -147,6 +151,7 @@ static void dbh_close(struct dbh *h)
 	 * into the database file. */
 	close_conn(h->pool, h->writer, h->writer_ctx);
 	pthread_mutex_destroy(&h->mu);
+	pthread_mutex_destroy(&h->commit_mu);
 	pthread_cond_destroy(&h->rcv);
 	free(h);
 }
@@ -264,6 +269,7 @@ int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out)
 	snprintf(h->uuid, sizeof(h->uuid), "%s", uuid);
 	h->pool = p;
 	pthread_mutex_init(&h->mu, NULL);
+	pthread_mutex_init(&h->commit_mu, NULL);
 	pthread_cond_init(&h->rcv, NULL);
 	rc = dbfile_path(p->data_dir, uuid, h->path, sizeof(h->path));
 	if (!rc)
@@ -393,14 +399,18 @@ static void after_commit(struct dbh *h)
  * all. Returns 0 or D1E_IO. */
 static int commit_group(struct dbh *h)
 {
+	pthread_mutex_lock(&h->commit_mu);
 	if (ctl(h, CTL_COMMIT)) {
 		fprintf(stderr, "d1d: %s: COMMIT failed: %s\n", h->uuid,
 			sqlite3_errmsg(h->writer));
 		if (!sqlite3_get_autocommit(h->writer))
 			exec0(h->writer, "ROLLBACK");
+		pthread_mutex_unlock(&h->commit_mu);
 		return D1E_IO;
 	}
+	h->seq++;
 	after_commit(h);
+	pthread_mutex_unlock(&h->commit_mu);
 	return 0;
 }
 
@@ -409,13 +419,16 @@ static int commit_group(struct dbh *h)
  * point. Returns 1 if it committed. */
 static int run_alone(struct dbh *h, struct wjob *j)
 {
+	pthread_mutex_lock(&h->commit_mu);
 	j->rc = j->fn(h->writer, h->writer_ctx, j->ctx);
 	if (!sqlite3_get_autocommit(h->writer))
 		exec0(h->writer, "ROLLBACK");
-	if (j->rc)
-		return 0;
-	after_commit(h);
-	return 1;
+	if (!j->rc) {
+		h->seq++;
+		after_commit(h);
+	}
+	pthread_mutex_unlock(&h->commit_mu);
+	return !j->rc;
 }
 
 /* Run one group of jobs as one transaction (see the file comment).
@@ -545,6 +558,42 @@ int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx)
 int dbpool_write_alone(struct dbh *h, dbpool_job_fn fn, void *ctx)
 {
 	return write_job(h, fn, ctx, 1);
+}
+
+/* Caller holds commit_mu. */
+static void format_bookmark(const struct dbh *h, char *out)
+{
+	snprintf(out, DBPOOL_BOOKMARK_SIZE, "%08x-%08x-%08x-%032x",
+		 (unsigned)(h->seq >> 32), (unsigned)h->seq, 0u, 0u);
+}
+
+int dbpool_bookmark(struct dbh *h, char *out)
+{
+	pthread_mutex_lock(&h->commit_mu);
+	format_bookmark(h, out);
+	pthread_mutex_unlock(&h->commit_mu);
+	return 0;
+}
+
+int dbpool_pin_snapshot(struct dbh *h, sqlite3 *conn, char *bookmark)
+{
+	int rc = 0;
+	pthread_mutex_lock(&h->commit_mu);
+	/* A read transaction starts at its first read, not at BEGIN. */
+	if (sqlite3_exec(conn, "BEGIN; SELECT count(*) FROM sqlite_schema;",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		if (!sqlite3_get_autocommit(conn))
+			sqlite3_exec(conn, "ROLLBACK", NULL, NULL, NULL);
+		rc = D1E_IO;
+	} else
+		format_bookmark(h, bookmark);
+	pthread_mutex_unlock(&h->commit_mu);
+	return rc;
+}
+
+const char *dbpool_path(const struct dbh *h)
+{
+	return h->path;
 }
 
 void dbpool_stats(struct dbh *h, int64_t *commits, int64_t *jobs)

@@ -61,6 +61,23 @@ int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx);
  * (VACUUM): it runs by itself, between groups, in autocommit mode. */
 int dbpool_write_alone(struct dbh *h, dbpool_job_fn fn, void *ctx);
 
+/* A bookmark names one committed state of one database (time travel):
+ * "%08x-%08x-%08x-%032x", sortable, see history.c. The buffer a caller
+ * passes holds DBPOOL_BOOKMARK_SIZE bytes, terminator included. */
+#define DBPOOL_BOOKMARK_SIZE 64
+
+/* The bookmark of h's last commit. Returns 0 or a D1E_* error. */
+int dbpool_bookmark(struct dbh *h, char *out);
+
+/* Begin a read transaction on conn, a read-only connection the caller
+ * opened on dbpool_path(h) and owns, pinned at h's last commit, and give
+ * that commit's bookmark: no commit can slip between the two. The caller
+ * ends the transaction (COMMIT) when done. Returns 0 or a D1E_* error. */
+int dbpool_pin_snapshot(struct dbh *h, sqlite3 *conn, char *bookmark);
+
+/* The database file's path; valid while h is acquired. */
+const char *dbpool_path(const struct dbh *h);
+
 /* Figures for tests and benchmarks: commits and write jobs so far. */
 void dbpool_stats(struct dbh *h, int64_t *commits, int64_t *jobs);
 
