@@ -20,6 +20,14 @@ int api_database_update(struct req *r); /* PUT */
 int api_database_edit(struct req *r);	/* PATCH */
 int api_database_delete(struct req *r);
 
+/* The body checks of create, and of PUT (partial = 0) and PATCH (1),
+ * apart from the handlers so that they can be fuzzed without HTTP. They
+ * parse r->body; create fills db's name, jurisdiction and location hint,
+ * update sets *mode to a static string, or NULL when PATCH changes
+ * nothing. D1E_BAD_REQUEST with a message naming the problem otherwise. */
+int api_database_create_body(struct req *r, struct cat_db *db);
+int api_database_update_body(struct req *r, int partial, const char **mode);
+
 /* api_query.c: SQL through /query (rows as objects) and /raw (arrays). */
 int api_query(struct req *r);
 int api_raw(struct req *r);

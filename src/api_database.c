@@ -333,12 +333,10 @@ static int choice(struct req *r, json_t *body, const char *key,
 	return 0;
 }
 
-int api_database_create(struct req *r)
+int api_database_create_body(struct req *r, struct cat_db *db)
 {
 	static const char *const allowed[] = {"name", "jurisdiction",
 					      "primary_location_hint", NULL};
-	struct cat_db db = {0};
-	struct cat_account acct;
 	json_t *body;
 	int rc = req_json_object(r, 0, &body);
 	if (!rc)
@@ -356,13 +354,24 @@ int api_database_create(struct req *r)
 				"Invalid property: name => must be 1 to 64 "
 				"letters, digits, '-' or '_', and not a uuid");
 	rc = choice(r, body, "jurisdiction", jurisdictions,
-		    "\"eu\", \"fedramp\", \"us\"", db.jurisdiction,
-		    sizeof(db.jurisdiction));
+		    "\"eu\", \"fedramp\", \"us\"", db->jurisdiction,
+		    sizeof(db->jurisdiction));
 	if (!rc)
 		rc = choice(r, body, "primary_location_hint", location_hints,
 			    "\"wnam\", \"enam\", \"weur\", \"eeur\", \"apac\", "
 			    "\"oc\"",
-			    db.location_hint, sizeof(db.location_hint));
+			    db->location_hint, sizeof(db->location_hint));
+	if (!rc)
+		snprintf(db->name, sizeof(db->name), "%s",
+			 json_string_value(name));
+	return rc;
+}
+
+int api_database_create(struct req *r)
+{
+	struct cat_db db = {0};
+	struct cat_account acct;
+	int rc = api_database_create_body(r, &db);
 	if (rc)
 		return rc;
 
@@ -372,7 +381,6 @@ int api_database_create(struct req *r)
 	int64_t limit = acct.max_databases >= 0 ? acct.max_databases
 						: r->srv->cfg.max_databases;
 
-	snprintf(db.name, sizeof(db.name), "%s", json_string_value(name));
 	snprintf(db.account_id, sizeof(db.account_id), "%s", r->account_id);
 	snprintf(db.read_replication, sizeof(db.read_replication), "disabled");
 	db.created_us = util_now_us();
@@ -409,14 +417,13 @@ int api_database_get(struct req *r)
 	return answer_db(r, &db, fields);
 }
 
-/* PUT and PATCH: the only mutable property is read_replication.mode. */
-static int update(struct req *r, int partial)
+int api_database_update_body(struct req *r, int partial, const char **mode)
 {
 	static const char *const allowed[] = {"read_replication", NULL};
 	static const char *const rr_allowed[] = {"mode", NULL};
 	static const char *const modes[] = {"auto", "disabled", NULL};
-	struct cat_db db = {0};
 	json_t *body;
+	*mode = NULL;
 	int rc = req_json_object(r, partial, &body);
 	if (!rc)
 		rc = only_fields(r, body, allowed, "");
@@ -424,29 +431,37 @@ static int update(struct req *r, int partial)
 		return rc;
 
 	json_t *rr = json_object_get(body, "read_replication");
-	const char *mode = NULL;
 	if (!rr && !partial)
 		return req_fail(
 		    r, D1E_BAD_REQUEST,
 		    "Invalid property: read_replication => required");
-	if (rr) {
-		if (!json_is_object(rr))
-			return req_fail(r, D1E_BAD_REQUEST,
-					"Invalid property: read_replication => "
-					"expected an object {\"mode\": ...}");
-		rc = only_fields(r, rr, rr_allowed, "read_replication.");
-		if (rc)
-			return rc;
-		json_t *m = json_object_get(rr, "mode");
-		int k = json_is_string(m) ? one_of(json_string_value(m), modes)
-					  : -1;
-		if (k < 0)
-			return req_fail(
-			    r, D1E_BAD_REQUEST,
-			    "Invalid property: read_replication.mode "
-			    "=> expected \"auto\" or \"disabled\"");
-		mode = modes[k];
-	}
+	if (!rr)
+		return 0;
+	if (!json_is_object(rr))
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Invalid property: read_replication => "
+				"expected an object {\"mode\": ...}");
+	rc = only_fields(r, rr, rr_allowed, "read_replication.");
+	if (rc)
+		return rc;
+	json_t *m = json_object_get(rr, "mode");
+	int k = json_is_string(m) ? one_of(json_string_value(m), modes) : -1;
+	if (k < 0)
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Invalid property: read_replication.mode "
+				"=> expected \"auto\" or \"disabled\"");
+	*mode = modes[k];
+	return 0;
+}
+
+/* PUT and PATCH: the only mutable property is read_replication.mode. */
+static int update(struct req *r, int partial)
+{
+	struct cat_db db = {0};
+	const char *mode;
+	int rc = api_database_update_body(r, partial, &mode);
+	if (rc)
+		return rc;
 	rc = api_find_db(r, &db);
 	if (rc)
 		return rc;

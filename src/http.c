@@ -446,16 +446,9 @@ static int hexval(char c)
 	return -1;
 }
 
-/* libmicrohttpd's percent-decoding of the path and the query string, in
- * place, except that %00 and %2F stay as they are: a decoded NUL would cut
- * the path short (DELETE .../victim%00x would address "victim"), and a
- * decoded '/' would add a path segment. Left encoded, they make the
- * segment an invalid name, which is refused. */
-static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+size_t http_unescape(char *s)
 {
 	char *w = s;
-	(void)cls;
-	(void)c;
 	for (const char *r = s; *r;) {
 		int hi, lo;
 		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 &&
@@ -471,6 +464,14 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 	}
 	*w = '\0';
 	return (size_t)(w - s);
+}
+
+/* libmicrohttpd's unescape callback, for the path and the query string. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return http_unescape(s);
 }
 
 static int open_listener(const struct config *cfg, int *port)

@@ -88,6 +88,14 @@ int req_fail(struct req *r, int rc, const char *fmt, ...)
 struct jsonw *req_result(struct req *r);
 void req_done(struct req *r);
 
+/* Percent-decode s in place, as libmicrohttpd's unescape callback for the
+ * path and the query string, except that %00 and %2F stay as they are: a
+ * decoded NUL would cut the path short (DELETE .../victim%00x would
+ * address "victim"), and a decoded '/' would add a path segment. Left
+ * encoded, they make the segment an invalid name, which is refused.
+ * Returns the new length. */
+size_t http_unescape(char *s);
+
 /* Start serving; returns 0 once the socket listens, with the bound port
  * written to *port. http_stop() drains in-flight requests (at most
  * drain_ms) and stops. */

@@ -1,9 +1,10 @@
 /*
  * fuzz_query.c — libFuzzer target for a /query body end to end below HTTP:
- * the JSON body parser, exec_parse(), and exec_run() on a real in-memory
- * database with the sandbox and limits, so that the splitter, the binder,
- * the authorizer and the result writer all see hostile input. Any input
- * must give a result or a clean error.
+ * the JSON body parser, exec_parse(), the lexical checks that route a
+ * request (exec_starts_with_write, exec_wants_alone), and exec_run() on a
+ * real in-memory database with the sandbox and limits, so that the
+ * splitter, the binder, the authorizer and the result writer all see
+ * hostile input. Any input must give a result or a clean error.
  */
 #include "apierr.h"
 #include "exec.h"
@@ -43,6 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	arena_init(&a);
 	if (exec_parse(&a, body, &batch, &msg) == 0) {
+		if (batch.n < 1 || (exec_wants_alone(&batch) && batch.n != 1))
+			abort();
+		(void)exec_starts_with_write(&batch);
 		struct exec_run x = {0};
 		x.batch = &batch;
 		x.raw = size & 1;
