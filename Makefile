@@ -85,6 +85,7 @@ fuzz: $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do n=$${t#build/fuzz/fuzz_}; \
 		mkdir -p build/fuzz/work/$$n; \
 		$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-artifact_prefix=build/fuzz/$$n- \
 			build/fuzz/work/$$n tests/fuzz/corpus/$$n \
 			>build/fuzz/$$n.fuzz.log 2>&1; rc=$$?; \
 		echo "fuzz $$n: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$n.fuzz.log)"; \

@@ -145,15 +145,19 @@ static int apply(struct config *cfg, enum kind k, const char *v,
 		return set_str(cfg->public_url, sizeof(cfg->public_url), v,
 			       what);
 	case K_MAXDB: return set_int(&cfg->max_databases, v, 1000000000, what);
-	case K_BODY:
-		if (set_int(&cfg->max_body_bytes, v, (uint64_t)1 << 32, what))
+	case K_BODY: {
+		/* A refused value leaves the setting as it was. */
+		int64_t n;
+		if (set_int(&n, v, (uint64_t)1 << 32, what))
 			return -1;
-		if (cfg->max_body_bytes < 1024) {
+		if (n < 1024) {
 			fprintf(stderr, "d1d: %s must be at least 1024\n",
 				what);
 			return -1;
 		}
+		cfg->max_body_bytes = n;
 		return 0;
+	}
 	case K_REGION:
 		return set_str(cfg->region, sizeof(cfg->region), v, what);
 	case K_COLO: return set_str(cfg->colo, sizeof(cfg->colo), v, what);
