@@ -72,8 +72,13 @@ static int run(struct req *r, int raw)
 			rc = dbpool_write(h, exec_run, &x);
 	}
 	dbpool_release(r->srv->pool, h);
-	if (rc == D1E_SQL)
+	if ((rc == D1E_SQL || rc == D1E_FULL || rc == D1E_IO) && x.err[0])
 		rc = req_fail(r, rc, "%s", x.err);
+	else if (rc == D1E_IO) /* the group's COMMIT failed */
+		rc = req_fail(r, rc,
+			      "Storage failure: the write could not be "
+			      "committed (disk I/O error); it was not applied; "
+			      "retry once the server's storage is healthy");
 	if (rc)
 		goto out;
 	struct jsonw *w = req_result(r);

@@ -28,6 +28,12 @@ static const struct apierr_info table[D1E__COUNT] = {
     [-D1E_NOT_FOUND] = {404, 7000, "Not found"},
     [-D1E_SQL] = {400, 7500, "SQL error"},
     [-D1E_NEEDS_WRITER] = {500, 7500, "Internal error"},
+    /* 507 Insufficient Storage: a 5xx, so the SDK retries it twice (a
+     * failed write applied nothing, so a retry is safe), then reports it;
+     * not a 4xx, because the request itself was fine. */
+    [-D1E_FULL] = {507, 7500,
+		   "Storage full: the server has no disk space left for this "
+		   "write; nothing of it was applied"},
 };
 
 const struct apierr_info *apierr_info(int rc)

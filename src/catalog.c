@@ -134,7 +134,9 @@ static int sql_rc(int src)
 {
 	if (src == SQLITE_NOMEM)
 		return D1E_NOMEM;
-	if (src == SQLITE_IOERR || src == SQLITE_FULL || src == SQLITE_CANTOPEN)
+	if (src == SQLITE_FULL)
+		return D1E_FULL;
+	if (src == SQLITE_IOERR || src == SQLITE_CANTOPEN)
 		return D1E_IO;
 	return D1E_INTERNAL;
 }

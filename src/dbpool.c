@@ -360,10 +360,19 @@ int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx)
 	return rc;
 }
 
+/* What a failed statement of d1d's own says about the storage: a full
+ * disk (D1E_FULL: the client gets a 507, not a generic 500), or another
+ * failure. */
+static int storage_rc(sqlite3 *db)
+{
+	return (sqlite3_errcode(db) & 0xff) == SQLITE_FULL ? D1E_FULL : D1E_IO;
+}
+
 static int exec0(sqlite3 *db, const char *sql)
 {
-	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0
-								    : D1E_IO;
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK
+		   ? 0
+		   : storage_rc(db);
 }
 
 /* Run one of the group protocol's statements on h's writer. */
@@ -374,7 +383,7 @@ static int ctl(struct dbh *h, int which)
 				       SQLITE_PREPARE_PERSISTENT, st,
 				       NULL) != SQLITE_OK)
 		return exec0(h->writer, ctl_sql[which]);
-	int rc = sqlite3_step(*st) == SQLITE_DONE ? 0 : D1E_IO;
+	int rc = sqlite3_step(*st) == SQLITE_DONE ? 0 : storage_rc(h->writer);
 	sqlite3_reset(*st);
 	return rc;
 }
@@ -396,17 +405,18 @@ static void after_commit(struct dbh *h)
 }
 
 /* The commit point of a group: its changes become durable here, or not at
- * all. Returns 0 or D1E_IO. */
+ * all. Returns 0, D1E_FULL or D1E_IO. */
 static int commit_group(struct dbh *h)
 {
 	pthread_mutex_lock(&h->commit_mu);
-	if (ctl(h, CTL_COMMIT)) {
+	int rc = ctl(h, CTL_COMMIT);
+	if (rc) {
 		fprintf(stderr, "d1d: %s: COMMIT failed: %s\n", h->uuid,
 			sqlite3_errmsg(h->writer));
 		if (!sqlite3_get_autocommit(h->writer))
 			exec0(h->writer, "ROLLBACK");
 		pthread_mutex_unlock(&h->commit_mu);
-		return D1E_IO;
+		return rc;
 	}
 	h->seq++;
 	after_commit(h);
@@ -437,18 +447,18 @@ static int run_group(struct dbh *h, struct wjob *group)
 {
 	sqlite3 *db = h->writer;
 	for (;;) {
-		int any_ok = 0, restart = 0;
-		if (ctl(h, CTL_BEGIN)) {
+		int any_ok = 0, restart = 0, rc = ctl(h, CTL_BEGIN);
+		if (rc) {
 			for (struct wjob *j = group; j; j = j->next)
 				if (!j->final)
-					j->rc = D1E_IO;
+					j->rc = rc;
 			return 0;
 		}
 		for (struct wjob *j = group; j && !restart; j = j->next) {
 			if (j->final)
 				continue;
-			if (ctl(h, CTL_SAVEPOINT)) {
-				j->rc = D1E_IO;
+			if ((rc = ctl(h, CTL_SAVEPOINT))) {
+				j->rc = rc;
 				j->final = 1;
 				restart = 1;
 				break;
@@ -477,10 +487,10 @@ static int run_group(struct dbh *h, struct wjob *group)
 			exec0(db, "ROLLBACK");
 			return 0;
 		}
-		if (commit_group(h)) {
+		if ((rc = commit_group(h))) {
 			for (struct wjob *j = group; j; j = j->next)
 				if (!j->rc)
-					j->rc = D1E_IO;
+					j->rc = rc;
 			return 0;
 		}
 		return 1;

@@ -52,8 +52,9 @@ int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx);
  * concurrent writes committed together. fn returns 0 to keep its changes or
  * non-zero to have them rolled back (without affecting the other writes in
  * the group). dbpool_write() returns when the group's COMMIT is durable:
- * fn's result if it failed, D1E_IO if the commit failed (fn's changes are
- * then lost and it must discard what it answered), else 0.
+ * fn's result if it failed, D1E_FULL (the disk is full) or D1E_IO if the
+ * commit failed (fn's changes are then lost and it must discard what it
+ * answered), else 0.
  */
 int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx);
 

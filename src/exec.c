@@ -533,6 +533,30 @@ static const char *code_name(int rc)
 		   : "SQLITE_ERROR";
 }
 
+/* SQLITE_FULL means either the size limit (max_page_count) or a full
+ * disk, and SQLite does not say which. The limit is the answer when the
+ * database is within reach of it: one statement rarely adds more than
+ * EXEC_FULL_MARGIN bytes. A database that cannot even be measured is in
+ * the pager's error state, which only a real I/O failure causes. */
+#define EXEC_FULL_MARGIN ((int64_t)64 << 20)
+
+static int near_size_limit(struct conn *c)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t bytes = -1;
+	if (c->lim->max_db_bytes <= 0)
+		return 0;
+	if (sqlite3_prepare_v2(c->db,
+			       "SELECT (SELECT page_count FROM "
+			       "pragma_page_count()) * (SELECT page_size FROM "
+			       "pragma_page_size())",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		bytes = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return bytes >= 0 && bytes + EXEC_FULL_MARGIN >= c->lim->max_db_bytes;
+}
+
 /* Format SQLite's error the way D1 does: "<errmsg>[ at offset N]: CODE". */
 static int sql_error(struct exec_run *x, struct conn *c, int rc)
 {
@@ -546,9 +570,24 @@ static int sql_error(struct exec_run *x, struct conn *c, int rc)
 			 (long long)c->lim->timeout_ms);
 		return D1E_SQL;
 	}
-	if (prim == SQLITE_FULL && c->writer) {
+	if (prim == SQLITE_FULL && c->writer && near_size_limit(c)) {
 		snprintf(x->err, sizeof(x->err), "Exceeded maximum DB size.");
 		return D1E_SQL;
+	}
+	/* The storage failed us: not the request's fault, so a 5xx. */
+	if (prim == SQLITE_FULL) {
+		snprintf(x->err, sizeof(x->err),
+			 "Storage full: the server has no disk space left for "
+			 "this write; nothing of this request was applied: "
+			 "SQLITE_FULL");
+		return D1E_FULL;
+	}
+	if (prim == SQLITE_IOERR) {
+		snprintf(x->err, sizeof(x->err),
+			 "Storage failure: %s; nothing of this request was "
+			 "applied: SQLITE_IOERR",
+			 sqlite3_errmsg(db));
+		return D1E_IO;
 	}
 	/* A denial can surface as SQLITE_AUTH, or as SQLITE_ERROR ("not
 	 * authorized to use function") or SQLITE_SCHEMA from within SQLite's

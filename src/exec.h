@@ -67,8 +67,9 @@ int exec_starts_with_write(const struct exec_batch *b);
 int exec_wants_alone(const struct exec_batch *b);
 
 /* Run x->batch on db (a dbpool job: conn_ctx is the connection's). On a
- * reader, a statement that writes stops the run with D1E_INTERNAL and
- * x->needs_writer set. SQL errors return D1E_BAD_REQUEST with x->err. */
+ * reader, a statement that writes stops the run with D1E_NEEDS_WRITER and
+ * x->needs_writer set. SQL errors return D1E_SQL with x->err; a full disk
+ * D1E_FULL and another storage failure D1E_IO, also with x->err. */
 int exec_run(sqlite3 *db, void *conn_ctx, void *x);
 
 #endif

@@ -16,6 +16,7 @@
 #include "dbfile.h"
 #include "dbpool.h"
 #include "exec.h"
+#include "faultvfs.h"
 #include "http.h"
 #include "server.h"
 #include "util.h"
@@ -164,6 +165,15 @@ static int cmd_serve(int argc, char **argv)
 	if (config_init(&srv.cfg) ||
 	    parse_args(&srv.cfg, argc, argv, NULL, NULL, NULL))
 		return 2;
+	/* For tests only: storage faults on demand (faultvfs.c). */
+	const char *fault = getenv("D1D_FAULT_FILE");
+	if (fault && *fault) {
+		if (faultvfs_register(fault))
+			return 1;
+		fprintf(stderr, "d1d: test mode: injecting storage faults as "
+				"%s says\n",
+			fault);
+	}
 	if (open_data_dir(&srv.cfg, &srv.cat))
 		return 1;
 	if (dbfile_sweep(srv.cfg.data_dir, keep_db, srv.cat))

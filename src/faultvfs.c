@@ -1,0 +1,428 @@
+/*
+ * faultvfs.c — a test-only SQLite VFS that injects storage faults.
+ *
+ * It exists so that the API tests can show what d1d does when the disk
+ * fills up or fails: which error a request gets, that other requests and
+ * databases go on, and that nothing acknowledged is lost. It is registered
+ * (as SQLite's default VFS, so the catalog and every database go through
+ * it) only when `d1d serve` finds D1D_FAULT_FILE in its environment; a
+ * production server never has it in its I/O path.
+ *
+ * Every file operation is passed to the VFS that was the default before
+ * (unix). xWrite and xSync first consult the control file, whose whole
+ * content is one line:
+ *
+ *   off                                  no faults (also: no file at all)
+ *   enospc [after N] [times K] [path S]  writes fail with SQLITE_FULL
+ *   eio    [after N] [times K] [path S]  writes fail with SQLITE_IOERR_WRITE
+ *   fsync  [times K] [path S]            syncs fail with SQLITE_IOERR_FSYNC
+ *
+ * "after N" lets N more bytes be written before the fault begins (counted
+ * from when the line was read); "times K" stops after K injected faults
+ * (default: until the file changes); "path S" limits the faults to files
+ * whose path contains S (a database's uuid, "catalog"). A failed write
+ * writes nothing. The file is re-read only when its inode, size or
+ * modification time changes, which a stat() per write and sync detects:
+ * cheap enough for a test server, and the test changes the fault at any
+ * moment by rewriting the file. Each injected fault is logged on stderr as
+ * one line, "d1d: fault injected: MODE on PATH (#N)".
+ *
+ * Locking: one mutex guards the fault state; it is held only while the
+ * state is checked and updated, never across the real I/O.
+ */
+#include "faultvfs.h"
+
+#include "apierr.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { FAULT_OFF, FAULT_ENOSPC, FAULT_EIO, FAULT_FSYNC };
+static const char *const mode_names[] = {"off", "enospc", "eio", "fsync"};
+
+static struct {
+	pthread_mutex_t mu;
+	char ctl[1024];	  /* the control file's path */
+	struct stat seen; /* the control file as last read */
+	int have_seen;
+	int mode;
+	int64_t budget; /* bytes that may still be written (after N) */
+	int64_t times;	/* faults still to inject; -1: no bound */
+	char match[256];
+	int64_t injected;
+} st = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static sqlite3_vfs *real_vfs;
+
+struct ffile {
+	sqlite3_file base;
+	const char *path;   /* SQLite's, valid until xClose; NULL: temp */
+	sqlite3_file *real; /* the real file, in the bytes after this */
+};
+
+static int parse_int(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parse the control line into the state. Caller holds st.mu. */
+static void parse(char *line)
+{
+	char *save = NULL, *w = strtok_r(line, " \t\r\n", &save);
+	int mode = FAULT_OFF;
+	st.budget = 0;
+	st.times = -1;
+	st.match[0] = '\0';
+	for (int i = 0; w && i < 4; i++)
+		if (strcmp(w, mode_names[i]) == 0)
+			mode = i;
+	if (w && mode == FAULT_OFF && strcmp(w, "off") != 0)
+		goto bad;
+	while (w && (w = strtok_r(NULL, " \t\r\n", &save))) {
+		char *v = strtok_r(NULL, " \t\r\n", &save);
+		if (!v)
+			goto bad;
+		if (strcmp(w, "after") == 0 && !parse_int(v, &st.budget))
+			continue;
+		if (strcmp(w, "times") == 0 && !parse_int(v, &st.times))
+			continue;
+		if (strcmp(w, "path") == 0 && strlen(v) < sizeof(st.match)) {
+			strcpy(st.match, v);
+			continue;
+		}
+		goto bad;
+	}
+	st.mode = mode;
+	return;
+bad:
+	fprintf(stderr, "d1d: fault file %s: cannot parse it; faults off\n",
+		st.ctl);
+	st.mode = FAULT_OFF;
+}
+
+/* Re-read the control file if it changed. Caller holds st.mu. */
+static void refresh(void)
+{
+	struct stat now;
+	if (stat(st.ctl, &now) != 0) {
+		st.mode = FAULT_OFF;
+		st.have_seen = 0;
+		return;
+	}
+	if (st.have_seen && now.st_ino == st.seen.st_ino &&
+	    now.st_size == st.seen.st_size &&
+	    now.st_mtim.tv_sec == st.seen.st_mtim.tv_sec &&
+	    now.st_mtim.tv_nsec == st.seen.st_mtim.tv_nsec)
+		return;
+	char line[512] = "";
+	FILE *f = fopen(st.ctl, "r");
+	if (f) {
+		size_t n = fread(line, 1, sizeof(line) - 1, f);
+		line[n] = '\0';
+		fclose(f);
+	}
+	st.seen = now;
+	st.have_seen = 1;
+	parse(line);
+}
+
+/* Should this operation (a write of amt bytes, or a sync when amt < 0)
+ * on f fail? Returns the SQLite error to inject, or SQLITE_OK. */
+static int fault_for(const struct ffile *f, int amt)
+{
+	int rc = SQLITE_OK;
+	pthread_mutex_lock(&st.mu);
+	refresh();
+	int is_write = amt >= 0;
+	int m = st.mode;
+	if (m == FAULT_OFF || st.times == 0 || (m == FAULT_FSYNC) == is_write)
+		goto out;
+	if (st.match[0] && (!f->path || !strstr(f->path, st.match)))
+		goto out;
+	if (is_write && st.budget >= amt) {
+		st.budget -= amt;
+		goto out;
+	}
+	rc = m == FAULT_ENOSPC ? SQLITE_FULL
+	     : m == FAULT_EIO  ? SQLITE_IOERR_WRITE
+			       : SQLITE_IOERR_FSYNC;
+	if (st.times > 0)
+		st.times--;
+	st.injected++;
+	fprintf(stderr, "d1d: fault injected: %s on %s (#%lld)\n",
+		mode_names[m], f->path ? f->path : "(temp file)",
+		(long long)st.injected);
+out:
+	pthread_mutex_unlock(&st.mu);
+	return rc;
+}
+
+/* ---- the file methods: pass through, but for writes and syncs ---- */
+
+#define REAL(file) (((struct ffile *)(file))->real)
+
+static int f_close(sqlite3_file *file)
+{
+	return REAL(file)->pMethods->xClose(REAL(file));
+}
+
+static int f_read(sqlite3_file *file, void *buf, int amt, sqlite3_int64 off)
+{
+	return REAL(file)->pMethods->xRead(REAL(file), buf, amt, off);
+}
+
+static int f_write(sqlite3_file *file, const void *buf, int amt,
+		   sqlite3_int64 off)
+{
+	int rc = fault_for((struct ffile *)file, amt);
+	if (rc != SQLITE_OK)
+		return rc;
+	return REAL(file)->pMethods->xWrite(REAL(file), buf, amt, off);
+}
+
+static int f_truncate(sqlite3_file *file, sqlite3_int64 size)
+{
+	return REAL(file)->pMethods->xTruncate(REAL(file), size);
+}
+
+static int f_sync(sqlite3_file *file, int flags)
+{
+	int rc = fault_for((struct ffile *)file, -1);
+	if (rc != SQLITE_OK)
+		return rc;
+	return REAL(file)->pMethods->xSync(REAL(file), flags);
+}
+
+static int f_file_size(sqlite3_file *file, sqlite3_int64 *size)
+{
+	return REAL(file)->pMethods->xFileSize(REAL(file), size);
+}
+
+static int f_lock(sqlite3_file *file, int lock)
+{
+	return REAL(file)->pMethods->xLock(REAL(file), lock);
+}
+
+static int f_unlock(sqlite3_file *file, int lock)
+{
+	return REAL(file)->pMethods->xUnlock(REAL(file), lock);
+}
+
+static int f_check_reserved(sqlite3_file *file, int *out)
+{
+	return REAL(file)->pMethods->xCheckReservedLock(REAL(file), out);
+}
+
+static int f_file_control(sqlite3_file *file, int op, void *arg)
+{
+	/* The VFS name SQLite reports in a chain of shims. */
+	if (op == SQLITE_FCNTL_VFSNAME) {
+		int rc = REAL(file)->pMethods->xFileControl(REAL(file), op, arg);
+		if (rc == SQLITE_OK) {
+			char **name = arg;
+			char *s = sqlite3_mprintf("d1d-fault/%z", *name);
+			*name = s;
+		}
+		return rc;
+	}
+	return REAL(file)->pMethods->xFileControl(REAL(file), op, arg);
+}
+
+static int f_sector_size(sqlite3_file *file)
+{
+	return REAL(file)->pMethods->xSectorSize(REAL(file));
+}
+
+static int f_device_chars(sqlite3_file *file)
+{
+	return REAL(file)->pMethods->xDeviceCharacteristics(REAL(file));
+}
+
+static int f_shm_map(sqlite3_file *file, int pg, int pgsz, int extend,
+		     void volatile **pp)
+{
+	return REAL(file)->pMethods->xShmMap(REAL(file), pg, pgsz, extend, pp);
+}
+
+static int f_shm_lock(sqlite3_file *file, int offset, int n, int flags)
+{
+	return REAL(file)->pMethods->xShmLock(REAL(file), offset, n, flags);
+}
+
+static void f_shm_barrier(sqlite3_file *file)
+{
+	REAL(file)->pMethods->xShmBarrier(REAL(file));
+}
+
+static int f_shm_unmap(sqlite3_file *file, int del)
+{
+	return REAL(file)->pMethods->xShmUnmap(REAL(file), del);
+}
+
+static int f_fetch(sqlite3_file *file, sqlite3_int64 off, int amt, void **pp)
+{
+	return REAL(file)->pMethods->xFetch(REAL(file), off, amt, pp);
+}
+
+static int f_unfetch(sqlite3_file *file, sqlite3_int64 off, void *p)
+{
+	return REAL(file)->pMethods->xUnfetch(REAL(file), off, p);
+}
+
+/* Two method tables: the version the real file has decides which one a
+ * file gets, so SQLite never calls a method the real file lacks. */
+#define IO_COMMON                                                              \
+	.xClose = f_close, .xRead = f_read, .xWrite = f_write,                 \
+	.xTruncate = f_truncate, .xSync = f_sync, .xFileSize = f_file_size,    \
+	.xLock = f_lock, .xUnlock = f_unlock,                                  \
+	.xCheckReservedLock = f_check_reserved,                                \
+	.xFileControl = f_file_control, .xSectorSize = f_sector_size,          \
+	.xDeviceCharacteristics = f_device_chars
+static const sqlite3_io_methods io_v1 = {.iVersion = 1, IO_COMMON};
+static const sqlite3_io_methods io_v3 = {
+    .iVersion = 3,
+    IO_COMMON,
+    .xShmMap = f_shm_map,
+    .xShmLock = f_shm_lock,
+    .xShmBarrier = f_shm_barrier,
+    .xShmUnmap = f_shm_unmap,
+    .xFetch = f_fetch,
+    .xUnfetch = f_unfetch};
+
+/* ---- the VFS methods ---- */
+
+static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file,
+		  int flags, int *out_flags)
+{
+	struct ffile *f = (struct ffile *)file;
+	(void)vfs;
+	f->path = name;
+	f->real = (sqlite3_file *)(f + 1);
+	int rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
+	/* SQLite calls xClose whenever pMethods is set, even after a failed
+	 * open: mirror what the real VFS did. */
+	const sqlite3_io_methods *m = f->real->pMethods;
+	f->base.pMethods = !m ? NULL : m->iVersion >= 3 ? &io_v3 : &io_v1;
+	return rc;
+}
+
+static int v_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
+{
+	(void)vfs;
+	return real_vfs->xDelete(real_vfs, name, sync_dir);
+}
+
+static int v_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
+{
+	(void)vfs;
+	return real_vfs->xAccess(real_vfs, name, flags, out);
+}
+
+static int v_full_pathname(sqlite3_vfs *vfs, const char *name, int n,
+			   char *out)
+{
+	(void)vfs;
+	return real_vfs->xFullPathname(real_vfs, name, n, out);
+}
+
+static void *v_dlopen(sqlite3_vfs *vfs, const char *name)
+{
+	(void)vfs;
+	return real_vfs->xDlOpen(real_vfs, name);
+}
+
+static void v_dlerror(sqlite3_vfs *vfs, int n, char *msg)
+{
+	(void)vfs;
+	real_vfs->xDlError(real_vfs, n, msg);
+}
+
+static void (*v_dlsym(sqlite3_vfs *vfs, void *h, const char *sym))(void)
+{
+	(void)vfs;
+	return real_vfs->xDlSym(real_vfs, h, sym);
+}
+
+static void v_dlclose(sqlite3_vfs *vfs, void *h)
+{
+	(void)vfs;
+	real_vfs->xDlClose(real_vfs, h);
+}
+
+static int v_randomness(sqlite3_vfs *vfs, int n, char *out)
+{
+	(void)vfs;
+	return real_vfs->xRandomness(real_vfs, n, out);
+}
+
+static int v_sleep(sqlite3_vfs *vfs, int us)
+{
+	(void)vfs;
+	return real_vfs->xSleep(real_vfs, us);
+}
+
+static int v_current_time(sqlite3_vfs *vfs, double *out)
+{
+	(void)vfs;
+	return real_vfs->xCurrentTime(real_vfs, out);
+}
+
+static int v_last_error(sqlite3_vfs *vfs, int n, char *out)
+{
+	(void)vfs;
+	return real_vfs->xGetLastError(real_vfs, n, out);
+}
+
+static int v_current_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
+{
+	(void)vfs;
+	return real_vfs->xCurrentTimeInt64(real_vfs, out);
+}
+
+int faultvfs_register(const char *control_path)
+{
+	static sqlite3_vfs vfs;
+	if (real_vfs)
+		return 0;
+	if (strlen(control_path) >= sizeof(st.ctl))
+		return D1E_INTERNAL;
+	strcpy(st.ctl, control_path);
+	sqlite3_vfs *r = sqlite3_vfs_find(NULL);
+	if (!r || r->iVersion < 2)
+		return D1E_INTERNAL;
+	real_vfs = r;
+	vfs.iVersion = 2;
+	vfs.szOsFile = (int)sizeof(struct ffile) + r->szOsFile;
+	vfs.mxPathname = r->mxPathname;
+	vfs.zName = "d1d-fault";
+	vfs.xOpen = v_open;
+	vfs.xDelete = v_delete;
+	vfs.xAccess = v_access;
+	vfs.xFullPathname = v_full_pathname;
+	vfs.xDlOpen = v_dlopen;
+	vfs.xDlError = v_dlerror;
+	vfs.xDlSym = v_dlsym;
+	vfs.xDlClose = v_dlclose;
+	vfs.xRandomness = v_randomness;
+	vfs.xSleep = v_sleep;
+	vfs.xCurrentTime = v_current_time;
+	vfs.xGetLastError = v_last_error;
+	vfs.xCurrentTimeInt64 = v_current_time64;
+	if (sqlite3_vfs_register(&vfs, 1) != SQLITE_OK) {
+		real_vfs = NULL;
+		return D1E_INTERNAL;
+	}
+	return 0;
+}
