@@ -1,0 +1,224 @@
+// Storage faults: a full disk (ENOSPC), failing writes (EIO) and failing
+// fsyncs, injected under d1d's databases by the test-only fault VFS
+// (src/faultvfs.c, switched on by D1D_FAULT_FILE; the control file says what
+// to inject and is rewritten by the test at any moment).
+//
+// What must hold while a fault lasts: the request that meets it gets a clear
+// error — 507 "Storage full" for ENOSPC, 500 "Storage failure" for I/O
+// errors, both with the JSON envelope (5xx, so the SDK retries a bounded
+// number of times: twice, see COMPAT.md) — and every other request, reads of
+// the same database and reads and writes of other databases, is served as
+// usual. Afterwards: once the fault is cleared the database takes writes
+// again, every acknowledged row is there (and still there after kill -9 and
+// a restart), nothing that failed was half-applied, and integrity_check
+// says ok.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Cloudflare from 'cloudflare';
+import { startServer, assertOk, assertErr, createDb, run, sleep } from './harness.mjs';
+
+const FULL = { status: 507, code: 7500, msg: /^Storage full/ };
+const IOERR = { status: 500, code: 7500, msg: /^Storage failure/ };
+
+describe('storage faults', () => {
+	let srv, dir, ctl, A, B;
+	const acked = new Set(); // ids of rows in A whose INSERT was acknowledged
+	const failed = new Set(); // ids whose INSERT got a storage error
+	let nextId = 1;
+	let injectedBefore = 0;
+
+	/** Replace the control file (a new inode: the VFS sees the change). */
+	function setFault(line) {
+		fs.writeFileSync(`${ctl}.tmp`, `${line}\n`);
+		fs.renameSync(`${ctl}.tmp`, ctl);
+	}
+	const injected = () => (srv.stderr().match(/^d1d: fault injected: /gm) ?? []).length;
+	const q = (db, sql, params) =>
+		srv.api('POST', `${srv.dbPath()}/${db}/query`, { body: params ? { sql, params } : { sql } });
+	const expectErr = (res, e) => assertErr(res, e.status, e.code, e.msg);
+
+	/** One INSERT of a fresh id into A; records the outcome. */
+	async function insertA(expect) {
+		const id = nextId++;
+		const res = await q(A, 'INSERT INTO t(id, v) VALUES (?, ?)', [id, `row ${id}`]);
+		if (res.status === 200) acked.add(id);
+		else failed.add(id);
+		if (expect === 'ok') assertOk(res);
+		else if (expect) expectErr(res, expect);
+		return res;
+	}
+
+	/** Reads of A, and reads and writes of B, are unaffected. */
+	async function othersServed() {
+		assertOk(await q(A, 'SELECT count(*) AS n FROM t'));
+		assertOk(await q(B, 'INSERT INTO t(v) VALUES (?)', ['b']));
+		assertOk(await q(B, 'SELECT count(*) AS n FROM t'));
+		assertOk(await srv.api('GET', srv.dbPath()));
+		assertOk(await srv.api('GET', `${srv.dbPath()}/${A}`));
+	}
+
+	before(async () => {
+		dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'd1d-faults-'));
+		ctl = path.join(dir, 'fault');
+		setFault('off');
+		srv = await startServer({ dataDir: path.join(dir, 'data'), env: { D1D_FAULT_FILE: ctl } });
+		A = (await createDb(srv, 'faulty')).uuid;
+		B = (await createDb(srv, 'healthy')).uuid;
+		assertOk(await q(A, 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL)'));
+		assertOk(await q(B, 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL)'));
+		for (let i = 0; i < 5; i++) await insertA('ok');
+	});
+
+	after(async () => {
+		if (srv) await srv.stop().catch(() => {});
+		await fsp.rm(dir, { recursive: true, force: true });
+	});
+
+	test('without a fault file line, nothing is injected', () => {
+		assert.match(srv.stderr(), /test mode: injecting storage faults/);
+		assert.equal(injected(), 0);
+	});
+
+	test('ENOSPC on one database: its writes get 507 Storage full; everything else is served', async () => {
+		setFault(`enospc path ${A}`);
+		injectedBefore = injected();
+		await insertA(FULL);
+		// A multi-statement write and a batch fail whole.
+		const id = nextId++;
+		expectErr(await q(A, `INSERT INTO t VALUES (${id}, 'a'); INSERT INTO t VALUES (${id + 1}, 'b')`), FULL);
+		failed.add(id).add(id + 1);
+		nextId++;
+		await othersServed();
+		await insertA(FULL);
+		assert.ok(injected() > injectedBefore, 'the VFS injected the fault');
+	});
+
+	test('ENOSPC while a large write spills its cache: 507, and other writers of the group fail cleanly or commit', async () => {
+		// 3000 rows of 3 kB are more than the writer's page cache, so
+		// SQLite writes pages to the WAL in the middle of the statement.
+		const big = "INSERT INTO t(id, v) WITH RECURSIVE g(x) AS (SELECT 1000000 UNION ALL SELECT x + 1 FROM g WHERE x < 1003000) SELECT x, hex(randomblob(1500)) FROM g";
+		const results = await Promise.all([q(A, big), insertA(), insertA()]);
+		expectErr(results[0], FULL);
+		for (const r of results.slice(1)) assert.ok(r.status === 200 || r.status === 507, `status ${r.status}: ${r.text}`);
+		for (const r of results.slice(1)) if (r.status === 507) expectErr(r, FULL);
+		const n = assertOk(await q(A, 'SELECT count(*) AS n FROM t WHERE id >= 1000000'))[0].results[0].n;
+		assert.equal(n, 0, 'nothing of the failed large write is visible');
+	});
+
+	test('the SDK gives up on a 507 after its bounded retries', async () => {
+		const client = new Cloudflare({ apiToken: srv.token, baseURL: srv.baseURL, maxRetries: 2 });
+		const mark = srv.stderr().length;
+		const t0 = Date.now();
+		let err;
+		try {
+			await client.d1.database.query(A, { account_id: srv.account.id, sql: "INSERT INTO t(v) VALUES ('sdk')" });
+		} catch (e) {
+			err = e;
+		}
+		assert.ok(err instanceof Cloudflare.APIError, `expected an APIError, got ${err}`);
+		assert.equal(err.status, 507);
+		assert.match(String(err.errors?.[0]?.message), /^Storage full/);
+		const tries = srv.stderr().slice(mark).match(/ POST \S+\/query 507 /g) ?? [];
+		assert.equal(tries.length, 3, 'one try and two retries');
+		assert.ok(Date.now() - t0 < 20000);
+	});
+
+	test('space returns: writes to the database succeed again', async () => {
+		setFault('off');
+		await insertA('ok');
+		await insertA('ok');
+	});
+
+	test('ENOSPC after N bytes under 8 concurrent writers: every request succeeds or gets 507, and all recover', async () => {
+		let stop = false;
+		const statuses = new Map();
+		const writers = Array.from({ length: 8 }, async () => {
+			while (!stop) {
+				const r = await insertA();
+				statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+				if (r.status !== 200) expectErr(r, FULL);
+			}
+		});
+		await sleep(150);
+		const before = injected();
+		setFault(`enospc after 20000 path ${A}`);
+		await sleep(600);
+		await othersServed();
+		setFault('off');
+		await sleep(150);
+		stop = true;
+		await Promise.all(writers);
+		assert.ok(injected() > before, 'faults were injected');
+		assert.ok((statuses.get(507) ?? 0) > 0, `some writes met the full disk: ${JSON.stringify([...statuses])}`);
+		assert.deepEqual([...statuses.keys()].sort(), [200, 507]);
+		await insertA('ok');
+	});
+
+	test('a write error (EIO) fails one commit with 500 Storage failure; the next write succeeds', async () => {
+		setFault(`eio times 1 path ${A}`);
+		await insertA(IOERR);
+		await insertA('ok');
+		await othersServed();
+	});
+
+	test('a failing fsync fails the commit with 500 Storage failure; reads go on; it recovers', async () => {
+		setFault(`fsync path ${A}`);
+		await insertA(IOERR);
+		await insertA(IOERR);
+		await othersServed();
+		setFault('off');
+		await insertA('ok');
+	});
+
+	test('ENOSPC on the catalog: creating a database gets 507; listing and queries go on; it recovers', async () => {
+		setFault('enospc path catalog');
+		const name = 'made-when-full';
+		expectErr(await srv.api('POST', srv.dbPath(), { body: { name } }), FULL);
+		await othersServed();
+		await insertA('ok'); // the database's own files are not full
+		setFault('off');
+		const list = assertOk(await srv.api('GET', srv.dbPath()));
+		assert.ok(!list.some((d) => d.name === name), 'the failed create left no database behind');
+		assert.ok(!fs.readdirSync(path.join(srv.dataDir, 'databases')).some((u) => ![A, B].includes(u)), 'no stray database directory');
+		const d = assertOk(await srv.api('POST', srv.dbPath(), { body: { name } }));
+		assertOk(await srv.api('DELETE', `${srv.dbPath()}/${d.uuid}`));
+	});
+
+	test('every acknowledged row is there, nothing failed is, and quick_check is ok', async () => {
+		const rows = assertOk(await q(A, 'SELECT id FROM t ORDER BY id'))[0].results.map((r) => r.id);
+		const present = new Set(rows);
+		assert.deepEqual([...acked].filter((id) => !present.has(id)), [], 'acknowledged rows lost');
+		assert.deepEqual(rows.filter((id) => !acked.has(id)), [], 'rows that were not acknowledged are visible');
+		assert.deepEqual(assertOk(await q(A, 'PRAGMA quick_check'))[0].results, [{ quick_check: 'ok' }]);
+		process.stderr.write(`faults: ${injected()} injected, ${acked.size} writes acknowledged, ${failed.size} failed\n`);
+	});
+
+	test('after kill -9 and a restart: every acknowledged row is there and integrity_check is ok', async () => {
+		const dataDir = srv.dataDir;
+		const account = srv.account;
+		const exited = new Promise((r) => srv.child.once('exit', r));
+		srv.child.kill('SIGKILL');
+		await exited;
+		srv = await startServer({ dataDir, accounts: [] });
+		srv.account = account;
+		srv.token = account.tokens.rw;
+		const rows = assertOk(await q(A, 'SELECT id FROM t'))[0].results.map((r) => r.id);
+		const present = new Set(rows);
+		assert.deepEqual([...acked].filter((id) => !present.has(id)), [], 'acknowledged rows lost after kill -9');
+		// A failed fsync leaves its frames in the WAL, so after a crash
+		// such a write may reappear; nothing that was never sent may.
+		assert.ok(rows.every((id) => id < nextId), 'rows that no request wrote');
+		assertOk(await q(A, "INSERT INTO t(v) VALUES ('after restart')"));
+		await srv.stop();
+		for (const uuid of [A, B]) {
+			const file = path.join(dataDir, 'databases', uuid, 'db.sqlite');
+			const r = await run('sqlite3', [file, 'PRAGMA integrity_check']);
+			assert.equal(r.stdout.trim(), 'ok', `integrity_check of ${uuid}: ${r.stdout}${r.stderr}`);
+		}
+		srv = null;
+	});
+});
