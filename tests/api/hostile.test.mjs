@@ -447,6 +447,8 @@ const PATH_ROWS = [
 	// query strings
 	{ name: 'list: page=1&page=2 (ambiguous)', request: { path: `${L}?page=1&page=2` }, expect: { ...BAD_REQ, msg: /page/ } },
 	{ name: 'list: per_page=10&per_page=20 (ambiguous)', request: { path: `${L}?per_page=10&per_page=20` }, expect: { ...BAD_REQ, msg: /per_page/ } },
+	{ name: 'list: name=a&name=b (ambiguous)', request: { path: `${L}?name=a&name=b` }, expect: { ...BAD_REQ, msg: /name/ } },
+	{ name: 'list: page given three times, one empty', request: { path: `${L}?page=1&page=&page=1` }, expect: { ...BAD_REQ, msg: /page/ } },
 	{ name: 'list: page=0', request: { path: `${L}?page=0` }, expect: { ...BAD_REQ, msg: /page/ } },
 	{ name: 'list: page=-1', request: { path: `${L}?page=-1` }, expect: { ...BAD_REQ, msg: /page/ } },
 	{ name: 'list: page=abc', request: { path: `${L}?page=abc` }, expect: { ...BAD_REQ, msg: /page/ } },
@@ -612,6 +614,15 @@ const SQL_ROWS = [
 	{ name: 'sql: SELECT * FROM dbstat', request: q('SELECT * FROM dbstat'), expect: SQL_AUTH },
 	{ name: "sql: SELECT * FROM DBSTAT('main')", request: q("SELECT * FROM DBSTAT('main')"), expect: SQL_AUTH },
 	{ name: 'sql: SELECT * FROM sqlite_stmt', request: q('SELECT * FROM sqlite_stmt'), expect: SQL_AUTH },
+	// fts5 tricks: its shadow tables are read-only under defensive mode, its
+	// rank option takes an auxiliary function, not SQL, and fts5vocab may
+	// not reach another schema.
+	{ name: 'sql: write into an fts5 shadow table (_data)', request: q("CREATE VIRTUAL TABLE hf USING fts5(a); INSERT INTO hf_data VALUES(10, x'00ff00ff')"), expect: SQL_ERR },
+	{ name: 'sql: corrupt an fts5 shadow table (_idx)', request: q("CREATE VIRTUAL TABLE hf USING fts5(a); INSERT INTO hf(a) VALUES('x'); UPDATE hf_idx SET pgno = 99"), expect: SQL_ERR },
+	{ name: 'sql: drop an fts5 shadow table', request: q('CREATE VIRTUAL TABLE hf USING fts5(a); DROP TABLE hf_content'), expect: SQL_ERR },
+	{ name: "sql: fts5 rank set to load_extension()", request: q("CREATE VIRTUAL TABLE hf USING fts5(a); INSERT INTO hf(hf, rank) VALUES('rank', 'load_extension(''/tmp/x.so'')'); INSERT INTO hf(a) VALUES('x'); SELECT * FROM hf('x') ORDER BY rank"), expect: SQL_ERR },
+	{ name: 'sql: fts5vocab over the temp schema', request: q("CREATE VIRTUAL TABLE hv USING fts5vocab('temp', 'x', 'row')"), expect: SQL_ERR },
+	{ name: 'sql: fts5 over sqlite_schema as external content, rebuilt, then a failure: nothing stays', request: q("CREATE VIRTUAL TABLE hf USING fts5(sql, content='sqlite_schema', content_rowid='rootpage'); INSERT INTO hf(hf) VALUES('rebuild'); INSERT INTO hf(hf, rowid, sql) VALUES('delete', 2, 'x'); SELECT * FROM nope"), expect: SQL_ERR },
 	// the schema table
 	{ name: 'sql: UPDATE sqlite_master', request: q("UPDATE sqlite_master SET sql = 'CREATE TABLE seed(x)' WHERE name = 'seed'"), expect: SQL_ERR },
 	{ name: 'sql: DELETE FROM sqlite_schema', request: q('DELETE FROM sqlite_schema'), expect: SQL_ERR },
