@@ -31,7 +31,7 @@ enum d1_err {
 	D1E_NOT_FOUND = -15, /* a CLI lookup (account, token) found nothing */
 	D1E_SQL = -16,	     /* SQLite refused the statement; detail says why */
 	D1E_NEEDS_WRITER =
-	    -17,	 /* internal: a read-only connection met a write */
+	    -17,	/* internal: a read-only connection met a write */
 	D1E_FULL = -18, /* the disk is full (ENOSPC), not a size limit */
 	D1E__COUNT = 19
 };

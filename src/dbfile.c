@@ -64,7 +64,8 @@ int dbfile_create(const char *data_dir, const char *uuid)
 	if (sqlite3_exec(db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
 			 NULL, NULL, NULL) != SQLITE_OK) {
-		rc = D1E_IO;
+		rc = (sqlite3_errcode(db) & 0xff) == SQLITE_FULL ? D1E_FULL
+								 : D1E_IO;
 		goto out;
 	}
 out:

@@ -81,16 +81,16 @@ static int parse_int(const char *s, int64_t *out)
 static void parse(char *line)
 {
 	char *save = NULL, *w = strtok_r(line, " \t\r\n", &save);
-	int mode = FAULT_OFF;
+	int mode = w ? -1 : FAULT_OFF; /* an empty file: no faults */
 	st.budget = 0;
 	st.times = -1;
 	st.match[0] = '\0';
 	for (int i = 0; w && i < 4; i++)
 		if (strcmp(w, mode_names[i]) == 0)
 			mode = i;
-	if (w && mode == FAULT_OFF && strcmp(w, "off") != 0)
+	if (mode < 0)
 		goto bad;
-	while (w && (w = strtok_r(NULL, " \t\r\n", &save))) {
+	while ((w = strtok_r(NULL, " \t\r\n", &save)) != NULL) {
 		char *v = strtok_r(NULL, " \t\r\n", &save);
 		if (!v)
 			goto bad;
@@ -229,7 +229,8 @@ static int f_file_control(sqlite3_file *file, int op, void *arg)
 {
 	/* The VFS name SQLite reports in a chain of shims. */
 	if (op == SQLITE_FCNTL_VFSNAME) {
-		int rc = REAL(file)->pMethods->xFileControl(REAL(file), op, arg);
+		int rc =
+		    REAL(file)->pMethods->xFileControl(REAL(file), op, arg);
 		if (rc == SQLITE_OK) {
 			char **name = arg;
 			char *s = sqlite3_mprintf("d1d-fault/%z", *name);
@@ -291,15 +292,14 @@ static int f_unfetch(sqlite3_file *file, sqlite3_int64 off, void *p)
 	.xFileControl = f_file_control, .xSectorSize = f_sector_size,          \
 	.xDeviceCharacteristics = f_device_chars
 static const sqlite3_io_methods io_v1 = {.iVersion = 1, IO_COMMON};
-static const sqlite3_io_methods io_v3 = {
-    .iVersion = 3,
-    IO_COMMON,
-    .xShmMap = f_shm_map,
-    .xShmLock = f_shm_lock,
-    .xShmBarrier = f_shm_barrier,
-    .xShmUnmap = f_shm_unmap,
-    .xFetch = f_fetch,
-    .xUnfetch = f_unfetch};
+static const sqlite3_io_methods io_v3 = {.iVersion = 3,
+					 IO_COMMON,
+					 .xShmMap = f_shm_map,
+					 .xShmLock = f_shm_lock,
+					 .xShmBarrier = f_shm_barrier,
+					 .xShmUnmap = f_shm_unmap,
+					 .xFetch = f_fetch,
+					 .xUnfetch = f_unfetch};
 
 /* ---- the VFS methods ---- */
 
@@ -330,8 +330,7 @@ static int v_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
 	return real_vfs->xAccess(real_vfs, name, flags, out);
 }
 
-static int v_full_pathname(sqlite3_vfs *vfs, const char *name, int n,
-			   char *out)
+static int v_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out)
 {
 	(void)vfs;
 	return real_vfs->xFullPathname(real_vfs, name, n, out);

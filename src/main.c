@@ -170,8 +170,9 @@ static int cmd_serve(int argc, char **argv)
 	if (fault && *fault) {
 		if (faultvfs_register(fault))
 			return 1;
-		fprintf(stderr, "d1d: test mode: injecting storage faults as "
-				"%s says\n",
+		fprintf(stderr,
+			"d1d: test mode: injecting storage faults as "
+			"%s says\n",
 			fault);
 	}
 	if (open_data_dir(&srv.cfg, &srv.cat))

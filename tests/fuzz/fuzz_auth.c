@@ -152,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int write = 0; write < 2; write++) {
 			int a = auth_authorize(&who, acct, write);
 			int mine = strcmp(acct, who.account_id) == 0;
-			int want = !mine			 ? D1E_ACCOUNT
+			int want = !mine			? D1E_ACCOUNT
 				   : write && toks[k].read_only ? D1E_READ_ONLY
 								: 0;
 			if (a != want)

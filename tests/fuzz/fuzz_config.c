@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < argc && ok; i++) {
 		int before = i;
 		int k = config_flag(&cfg, argc, argv, &i);
-		if (k < -1 || k > 1 || i < before || i > before + 1 || i >= argc)
+		if (k < -1 || k > 1 || i < before || i > before + 1 ||
+		    i >= argc)
 			abort();
 		if (k == 0 && i != before)
 			abort();

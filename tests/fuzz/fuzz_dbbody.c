@@ -64,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int which = data[0] & 3;
 	if (which == 1 || which == 2) {
 		rc = api_database_update_body(&r, which == 2, &mode);
-		if (rc == 0 && ((which == 1 && !mode) ||
-				(mode && !in(mode, modes))))
+		if (rc == 0 &&
+		    ((which == 1 && !mode) || (mode && !in(mode, modes))))
 			abort();
 	} else {
 		rc = api_database_create_body(&r, &db);
@@ -74,8 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     !in(db.location_hint, hints)))
 			abort();
 	}
-	if (rc != 0 && (rc != D1E_BAD_REQUEST || !r.err_detail ||
-			!*r.err_detail))
+	if (rc != 0 &&
+	    (rc != D1E_BAD_REQUEST || !r.err_detail || !*r.err_detail))
 		abort();
 	if (rc) {
 		/* The message goes into the envelope: it must stay JSON. */

@@ -92,8 +92,8 @@ static void parse_query(struct req *r, const char *q, size_t n)
 		if (e > q) {
 			struct req_arg *a = &r->args[r->nargs++];
 			a->key = decode(r, q, (size_t)((eq ? eq : e) - q));
-			a->value = eq ? decode(r, eq + 1, (size_t)(e - eq - 1))
-				      : "";
+			a->value =
+			    eq ? decode(r, eq + 1, (size_t)(e - eq - 1)) : "";
 		}
 		q = amp ? amp + 1 : end;
 	}
@@ -111,7 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jsonw_init(&r.out);
 	r.srv = &srv;
 	r.account_id = account;
-	const char *s = (const char *)data + 1, *end = (const char *)data + size;
+	const char *s = (const char *)data + 1,
+		   *end = (const char *)data + size;
 	const char *qm = memchr(s, '?', (size_t)(end - s));
 	int get = data[0] == 'G';
 	if (get)
@@ -125,11 +126,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len;
 		char *buf = jsonw_take(&r.out, &len);
 		json_t *j = buf ? json_loadb(buf, len, 0, &e) : NULL;
-		if (!r.done || !j || !json_is_true(json_object_get(j, "success")))
+		if (!r.done || !j ||
+		    !json_is_true(json_object_get(j, "success")))
 			abort();
 		json_t *res = json_object_get(j, "result");
-		if (!get && (!json_is_array(res) ||
-			     json_array_size(res) > 10000))
+		if (!get &&
+		    (!json_is_array(res) || json_array_size(res) > 10000))
 			abort();
 		json_decref(j);
 		free(buf);
