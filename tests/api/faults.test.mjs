@@ -188,6 +188,19 @@ describe('storage faults', () => {
 		assertOk(await srv.api('DELETE', `${srv.dbPath()}/${d.uuid}`));
 	});
 
+	test('ENOSPC everywhere: creates and writes get 507, reads go on; it recovers', async () => {
+		setFault('enospc');
+		expectErr(await srv.api('POST', srv.dbPath(), { body: { name: 'full-everywhere' } }), FULL);
+		await insertA(FULL);
+		expectErr(await q(B, "INSERT INTO t(v) VALUES ('b')"), FULL);
+		assertOk(await q(A, 'SELECT count(*) AS n FROM t'));
+		assertOk(await q(B, 'SELECT count(*) AS n FROM t'));
+		assertOk(await srv.api('GET', srv.dbPath()));
+		setFault('off');
+		await insertA('ok');
+		assert.ok(!fs.readdirSync(path.join(srv.dataDir, 'databases')).some((u) => ![A, B].includes(u)), 'no stray database directory');
+	});
+
 	test('every acknowledged row is there, nothing failed is, and quick_check is ok', async () => {
 		const rows = assertOk(await q(A, 'SELECT id FROM t ORDER BY id'))[0].results.map((r) => r.id);
 		const present = new Set(rows);
