@@ -88,14 +88,18 @@ struct conn {
 	sqlite3_stmt *size_stmt;  /* page_count - freelist_count, page_size */
 	sqlite3_stmt *index_stmt; /* number of indexes of a table */
 	/* index_stmt's answers, kept until a statement may change the schema
-	 * (CREATE, DROP, ALTER, VACUUM) or a request fails (its DDL is rolled
-	 * back). At worst a stale entry misstates rows_written, nothing else.
+	 * (CREATE, DROP, ALTER, VACUUM), a request fails (its DDL is rolled
+	 * back), or the schema cookie is not the one they were read under (a
+	 * group's COMMIT failed and rolled back DDL of requests that had
+	 * succeeded). At worst a stale entry misstates rows_written.
 	 */
 	struct {
 		char name[64];
 		int64_t nindex;
 	} icache[16];
 	int nicache;
+	int64_t icache_version;	    /* schema_version of icache's answers */
+	sqlite3_stmt *version_stmt; /* the writer's PRAGMA schema_version */
 	sqlite3_stmt *begin_stmt,
 	    *commit_stmt; /* a reader's read transaction */
 	struct cached_stmt cache[EXEC_STMT_CACHE];
@@ -383,6 +387,16 @@ static void on_preupdate(void *ud, sqlite3 *db, int op, const char *dbname,
 	}
 }
 
+/* The writer's schema cookie, or -1. */
+static int64_t schema_version(struct conn *c)
+{
+	int64_t v = -1;
+	if (sqlite3_step(c->version_stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(c->version_stmt, 0);
+	sqlite3_reset(c->version_stmt);
+	return v;
+}
+
 /* Add the index entries of the rows the statement changed. */
 static void count_index_writes(struct conn *c)
 {
@@ -468,6 +482,10 @@ int exec_conn_setup(sqlite3 *db, int writer, void *ctx, void **conn_ctx)
 					"WHERE type = 'index' AND tbl_name = ?",
 					-1, SQLITE_PREPARE_PERSISTENT,
 					&c->index_stmt, NULL);
+	if (rc == SQLITE_OK && writer)
+		rc = sqlite3_prepare_v3(db, "PRAGMA schema_version", -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&c->version_stmt, NULL);
 	if (rc == SQLITE_OK && !writer)
 		rc = sqlite3_prepare_v3(db, "BEGIN", -1,
 					SQLITE_PREPARE_PERSISTENT,
@@ -479,6 +497,7 @@ int exec_conn_setup(sqlite3 *db, int writer, void *ctx, void **conn_ctx)
 	if (rc != SQLITE_OK) {
 		sqlite3_finalize(c->size_stmt);
 		sqlite3_finalize(c->index_stmt);
+		sqlite3_finalize(c->version_stmt);
 		sqlite3_finalize(c->begin_stmt);
 		sqlite3_finalize(c->commit_stmt);
 		free(c);
@@ -500,6 +519,7 @@ void exec_conn_teardown(void *conn_ctx)
 	 * unfinalized; the callbacks must not outlive c either. */
 	sqlite3_finalize(c->size_stmt);
 	sqlite3_finalize(c->index_stmt);
+	sqlite3_finalize(c->version_stmt);
 	sqlite3_finalize(c->begin_stmt);
 	sqlite3_finalize(c->commit_stmt);
 	for (int i = 0; i < EXEC_STMT_CACHE; i++) {
@@ -1050,6 +1070,8 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 	c->deadline_us = c->lim->timeout_ms > 0
 			     ? util_mono_us() + c->lim->timeout_ms * 1000
 			     : 0;
+	if (c->writer && c->nicache && schema_version(c) != c->icache_version)
+		c->nicache = 0;
 	if (!c->writer) {
 		/* One read transaction for the whole request: every statement
 		 * sees one snapshot, and the size_after queries take no read
@@ -1081,6 +1103,8 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 	c->deadline_us = 0;
 	if (rc)
 		c->nicache = 0;
+	else if (c->writer && c->nicache)
+		c->icache_version = schema_version(c);
 	reset_pragmas(c);
 	return rc;
 }
