@@ -13,10 +13,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int dbfile_dir(const char *data_dir, const char *uuid, char *out, size_t cap)
 {
@@ -47,14 +49,18 @@ int dbfile_create(const char *data_dir, const char *uuid)
 	if (util_mkdir_p(parent, 0700) || mkdir(dir, 0700) != 0)
 		return D1E_IO;
 
-	/* SQLite creates files with 0644 less the umask; a database, its WAL
-	 * and its index are nobody else's business: 0600. */
-	mode_t old = umask(077);
-	int src = sqlite3_open_v2(path, &db,
-				  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				      SQLITE_OPEN_NOMUTEX,
-				  NULL);
-	umask(old);
+	/* A database, its WAL and its index are nobody else's business:
+	 * 0600. The file is created here with that mode, and SQLite gives
+	 * the -wal and -shm files the mode of their database. (Not with
+	 * umask(): it is process-wide, and other threads create files
+	 * meanwhile, so concurrent creates could leave any umask behind.) */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || close(fd) != 0) {
+		rc = D1E_IO;
+		goto out;
+	}
+	int src = sqlite3_open_v2(
+	    path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (src != SQLITE_OK) {
 		rc = D1E_IO;
 		goto out;

@@ -6,6 +6,7 @@
 #include "util.h"
 #include "test.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 static struct cat_db make_db(const char *account, const char *name)
@@ -132,6 +133,21 @@ TEST(dbfile_create_size_sweep)
 	CHECK(dbfile_size(dir, uuid) > 0);
 	CHECK(dbfile_path(dir, uuid, path, sizeof(path)) == 0);
 	CHECK(stat(path, &st) == 0);
+	/* 0600 without touching the process's umask, and so is the WAL. */
+	mode_t old = umask(022);
+	char uuid2[UUID_STR_LEN + 1], path2[512], wal[530];
+	sqlite3 *db = NULL;
+	util_uuid_v4(uuid2);
+	CHECK(dbfile_create(dir, uuid2) == 0);
+	CHECK(umask(022) == 022);
+	CHECK(dbfile_path(dir, uuid2, path2, sizeof(path2)) == 0);
+	CHECK(stat(path2, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(sqlite3_open(path2, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "CREATE TABLE t(a)", NULL, NULL, NULL) == 0);
+	snprintf(wal, sizeof(wal), "%s-wal", path2);
+	CHECK(stat(wal, &st) == 0 && (st.st_mode & 0777) == 0600);
+	sqlite3_close(db);
+	umask(old);
 	CHECK(dbfile_sweep(dir, keep_none, NULL) == 0);
 	CHECK(stat(path, &st) != 0);
 	CHECK(dbfile_create(dir, "../../etc") == D1E_INTERNAL);
