@@ -32,7 +32,9 @@ enum d1_err {
 	D1E_SQL = -16,	     /* SQLite refused the statement; detail says why */
 	D1E_NEEDS_WRITER =
 	    -17, /* internal: a read-only connection met a write */
-	D1E__COUNT = 18
+	D1E_BAD_SIGNATURE = -18, /* a signed URL tampered with or expired */
+	D1E_IMPORT_BUSY = -19,	 /* a write while an import runs */
+	D1E__COUNT = 20
 };
 
 struct apierr_info {

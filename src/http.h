@@ -43,6 +43,14 @@ struct req {
 	/* Path parameters captured by the router (":account", ":db"). */
 	const char *account_id;
 	const char *db_ref;
+	const char *file_ref; /* ":file" (signed URLs) */
+
+	/* A route that streams its body (router.h: chunk) gets each piece
+	 * here instead of in body; stream_ctx is its own, and cleanup (if
+	 * set) runs when the request ends, however it ends. */
+	int (*chunk)(struct req *r, const char *data, size_t n);
+	void *stream_ctx;
+	void (*cleanup)(struct req *r);
 
 	char *body; /* malloc'd request body, NUL-terminated */
 	size_t body_len, body_cap;
@@ -56,6 +64,11 @@ struct req {
 	int status;
 	struct jsonw out;
 	const char *allow;	/* Allow header for a 405 */
+	const char *etag;	/* ETag header, if set */
+	/* A file as the answer instead of r->out (req_file). */
+	int resp_fd; /* owned by the request once set, -1 when none */
+	uint64_t resp_len;
+	const char *resp_type;
 	const char *err_detail; /* message for the error envelope */
 	size_t bytes_sent;
 	int done;
@@ -87,6 +100,11 @@ int req_fail(struct req *r, int rc, const char *fmt, ...)
  * r->out, owned by the request. */
 struct jsonw *req_result(struct req *r);
 void req_done(struct req *r);
+
+/* Answer with the len bytes of the open file fd (the request takes it
+ * and closes it), sent straight from the file: nothing is read into
+ * memory. type is the Content-Type (static or arena-owned). */
+void req_file(struct req *r, int fd, uint64_t len, const char *type);
 
 /* Start serving; returns 0 once the socket listens, with the bound port
  * written to *port. http_stop() drains in-flight requests (at most
