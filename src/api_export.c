@@ -357,9 +357,11 @@ int api_export_download(struct req *r)
 		return req_fail(r, rc, "Invalid signed URL: %s", why);
 	/* Signed by us, so the names are ours; checked all the same. */
 	const char *f = r->file_ref;
-	if (!util_is_uuid(r->db_ref) || strspn(f, "0123456789abcdef-.") !=
-					     strlen(f) ||
-	    strstr(f, "..") || strncmp(f, r->db_ref, strlen(r->db_ref)) != 0)
+	size_t fl = strlen(f);
+	if (!util_is_uuid(r->db_ref) || fl < 5 ||
+	    strcmp(f + fl - 4, ".sql") != 0 ||
+	    strspn(f, "0123456789abcdef-") != fl - 4 ||
+	    strncmp(f, r->db_ref, strlen(r->db_ref)) != 0)
 		return req_fail(r, D1E_BAD_SIGNATURE,
 				"Invalid signed URL: not an export file");
 	snprintf(path, sizeof(path), "%s/%s",

@@ -157,18 +157,34 @@ static int fill(struct ingest_reader *r, char *err, size_t cap)
 	return 0;
 }
 
-/* Hand out [start, end) and move past it. */
+/* Hand out [start, end) and move past it, starting the piece at its
+ * first token (after white space and comments) so that its line is the
+ * statement's. */
 static int emit(struct ingest_reader *r, size_t end, const char **sql,
 		size_t *len, int64_t *line)
 {
+	const char *b = r->buf;
 	int64_t l = r->start_line;
 	size_t i = r->start;
-	while (i < end && isspace((unsigned char)r->buf[i])) {
-		if (r->buf[i] == '\n')
-			l++;
-		i++;
+	for (;;) {
+		while (i < end && isspace((unsigned char)b[i]))
+			l += b[i++] == '\n';
+		if (end - i >= 2 && b[i] == '-' && b[i + 1] == '-') {
+			while (i < end && b[i] != '\n')
+				i++;
+		} else if (end - i >= 2 && b[i] == '/' && b[i + 1] == '*') {
+			size_t k = i + 2;
+			while (k + 1 < end && !(b[k] == '*' && b[k + 1] == '/'))
+				k++;
+			if (k + 1 >= end)
+				break; /* unterminated: leave it to SQLite */
+			for (; i < k + 2; i++)
+				l += b[i] == '\n';
+		} else {
+			break;
+		}
 	}
-	*sql = r->buf + i;
+	*sql = b + i;
 	*len = end - i;
 	*line = l;
 	r->start = r->scan = end;
@@ -351,8 +367,10 @@ static int run_piece(sqlite3 *db, void *conn_ctx, struct ingest_run *x,
 		sqlite3_stmt *st = NULL;
 		const char *tail = NULL;
 		int64_t n = x->num_queries + 1;
-		if (x->cancel && atomic_load(x->cancel))
-			return fail(x, n, line, x->cancel_why);
+		if (x->cancel && atomic_load(x->cancel)) {
+			snprintf(x->err, sizeof(x->err), "%s", x->cancel_why);
+			return D1E_SQL;
+		}
 		enum kind k = classify(p, end);
 		if (k == K_ROLLBACK)
 			return fail(x, n, line,

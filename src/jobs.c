@@ -60,6 +60,7 @@ struct job {
 	size_t nmsgs;
 	char *error, *result_json, *path;
 	int delivered; /* a poll has answered its completion */
+	int polling;   /* polls waiting on it now: it is not idle */
 	int64_t last_poll_us, finished_us;
 	atomic_int cancel;
 	char cancel_why[96];
@@ -161,7 +162,8 @@ static void *sweeper(void *arg)
 		for (struct job *j = js->head, *next; j; j = next) {
 			next = j->next;
 			if (j->state == JOB_ACTIVE) {
-				if (now - j->last_poll_us >
+				if (!j->polling &&
+				    now - j->last_poll_us >
 					js->idle_ms * 1000 &&
 				    !atomic_load(&j->cancel)) {
 					snprintf(j->cancel_why,
@@ -417,10 +419,11 @@ int jobs_poll(struct jobs *js, struct job *j, int64_t wait_ms,
 	int rc = 0;
 	struct timespec ts = deadline_in(wait_ms);
 	pthread_mutex_lock(&js->mu);
-	j->last_poll_us = util_mono_us();
+	j->polling++;
 	while (j->state == JOB_ACTIVE && !js->stopping &&
 	       pthread_cond_timedwait(&js->cv, &js->mu, &ts) == 0)
 		;
+	j->polling--;
 	j->last_poll_us = util_mono_us();
 	memset(v, 0, sizeof(*v));
 	v->state = j->state;
