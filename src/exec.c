@@ -37,6 +37,11 @@
  * runs itself (size_after, read BEGIN/COMMIT). Answers are built in memory
  * and capped at lim->max_result_bytes. A lone VACUUM (exec_wants_alone)
  * runs outside any transaction, with one ATTACH slot for SQLite's own use.
+ *
+ * Imports (ingest.c) run user statements one at a time through
+ * exec_user_prepare() and exec_user_step(): the same authorizer, limits,
+ * time limit (per statement) and counters, without the statement cache or
+ * a JSON answer.
  */
 #include "exec.h"
 
