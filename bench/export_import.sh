@@ -35,18 +35,26 @@ PRAGMA wal_checkpoint(TRUNCATE);
 SQL
 ls -l "$WORK/gen.db" | awk '{printf "database: %.0f MB\n", $5/1048576}'
 
-./build/d1d serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/d1d.out" 2>/dev/null &
-PID=$!
-for _ in $(seq 50); do grep -q listening "$WORK/d1d.out" && break; sleep 0.1; done
-eval "$(grep ^export "$WORK/d1d.out")"
+start() {
+	./build/d1d serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/d1d.out" 2>/dev/null &
+	PID=$!
+	for _ in $(seq 50); do grep -q listening "$WORK/d1d.out" && break; sleep 0.1; done
+}
+start
+grep ^export "$WORK/d1d.out" >"$WORK/env"
+. "$WORK/env"
 DB="$CLOUDFLARE_API_BASE_URL/accounts/$CLOUDFLARE_ACCOUNT_ID/d1/database"
 AUTH="Authorization: Bearer $CLOUDFLARE_API_TOKEN"
-api() { curl -sf -H "$AUTH" -H 'Content-Type: application/json' -d "$2" "$DB/$1"; }
 UUID=$(curl -sf -H "$AUTH" -d '{"name":"bench"}' "$DB" | jq -r .result.uuid)
-# Put the generated file in place of the new, empty database, then let
-# d1d open it (nothing has opened it yet).
+# Put the generated file in place of the new, empty database while d1d
+# is stopped, then start it again on the same data dir.
+kill $PID; wait $PID || true
 cp "$WORK/gen.db" "$WORK/data/databases/$UUID/db.sqlite"
 rm -f "$WORK/data/databases/$UUID/db.sqlite-wal" "$WORK/data/databases/$UUID/db.sqlite-shm"
+start
+URL=$(grep -o 'listening on http://[^ ]*' "$WORK/d1d.out" | cut -d' ' -f3)
+DB="$URL/client/v4/accounts/$CLOUDFLARE_ACCOUNT_ID/d1/database"
+api() { curl -sS --fail-with-body -H "$AUTH" -H 'Content-Type: application/json' -d "$2" "$DB/$1"; }
 api bench/query '{"sql":"SELECT count(*) FROM items"}' >/dev/null
 echo "d1d peak RSS at start: $(hwm)"
 

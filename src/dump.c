@@ -136,12 +136,11 @@ static void put_real(struct out *o, double v)
 		puts_(o, "NULL");
 		return;
 	}
-	/* The fewest digits that read back as the same double. */
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-		if (strtod(tmp, NULL) == v)
-			break;
-	}
+	/* 15 digits when they read back as the same double (the value as
+	 * people wrote it), else 17, which always do. */
+	snprintf(tmp, sizeof(tmp), "%.15g", v);
+	if (strtod(tmp, NULL) != v)
+		snprintf(tmp, sizeof(tmp), "%.17g", v);
 	puts_(o, tmp);
 	if (!strpbrk(tmp, ".eEn")) /* keep it REAL: 1 would come back INT */
 		puts_(o, ".0");

@@ -1124,8 +1124,12 @@ int exec_user_step(void *conn_ctx, sqlite3_stmt *st, struct exec_counts *n,
 	n->rows_read += read > rows ? read : rows;
 	n->rows_written += c->rows_written - written0;
 	n->changes += sqlite3_total_changes64(c->db) - changes0;
-	reset_pragmas(c);
 	return rc;
+}
+
+void exec_user_done(void *conn_ctx)
+{
+	reset_pragmas(conn_ctx);
 }
 
 int64_t exec_conn_size(void *conn_ctx)

@@ -91,6 +91,10 @@ int exec_user_prepare(void *conn_ctx, const char *sql, size_t len,
 		      size_t cap);
 int exec_user_step(void *conn_ctx, sqlite3_stmt *st, struct exec_counts *n,
 		   char *err, size_t cap);
+/* After the last exec_user_step() of a run: the on/off PRAGMAs its
+ * statements set (which last from one statement to the next, as in a
+ * file) go back to D1's defaults for the connection's next user. */
+void exec_user_done(void *conn_ctx);
 /* The database's size in use: (page_count - freelist_count) * page_size. */
 int64_t exec_conn_size(void *conn_ctx);
 

@@ -468,6 +468,7 @@ int ingest_apply(sqlite3 *db, void *conn_ctx, void *arg)
 	x->size_after = exec_conn_size(conn_ctx);
 	x->last_row_id = sqlite3_last_insert_rowid(db);
 out:
+	exec_user_done(conn_ctx);
 	sqlite3_exec(db, "PRAGMA defer_foreign_keys=OFF", NULL, NULL, NULL);
 	x->duration_ms = (double)(util_mono_us() - t0) / 1000.0;
 	if (x->progress)

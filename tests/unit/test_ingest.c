@@ -172,6 +172,13 @@ TEST(ingest_apply_sandboxed_and_atomic)
 		    "INSERT INTO p VALUES(1);\nCOMMIT;\n",
 		    err, sizeof(err), &nq) == 0);
 	CHECK(nq == 4);
+	/* A PRAGMA lasts to the end of the file, not of its statement. */
+	CHECK(apply(db, cctx,
+		    "PRAGMA ignore_check_constraints=ON;\n"
+		    "CREATE TABLE k(a CHECK (a > 0));\nINSERT INTO k VALUES(-1);",
+		    err, sizeof(err), &nq) == 0);
+	CHECK(apply(db, cctx, "INSERT INTO k VALUES(-2);", err, sizeof(err),
+		    &nq) == D1E_SQL);
 	/* A dangling reference fails the import at its end. */
 	CHECK(apply(db, cctx, "INSERT INTO c VALUES(2);", err, sizeof(err),
 		    &nq) == D1E_SQL);
