@@ -85,8 +85,8 @@ static void export_run(struct job *j, void *arg)
 		job_error(j, "Internal error: cannot create the export file");
 		return;
 	}
-	int rc = dump_write(x->conn, &x->opts, fd, &pr, &bytes, err,
-			    sizeof(err));
+	int rc =
+	    dump_write(x->conn, &x->opts, fd, &pr, &bytes, err, sizeof(err));
 	if (close(fd) != 0 && !rc) {
 		rc = D1E_IO;
 		snprintf(err, sizeof(err), "Could not write the export file");
@@ -113,8 +113,8 @@ static void export_run(struct job *j, void *arg)
 		job_error(j, "Internal error: cannot sign the URL");
 		return;
 	}
-	json_t *res = json_pack("{s:s, s:s}", "filename", file, "signed_url",
-				url);
+	json_t *res =
+	    json_pack("{s:s, s:s}", "filename", file, "signed_url", url);
 	char *json = res ? json_dumps(res, JSON_COMPACT) : NULL;
 	json_decref(res);
 	if (!json) {

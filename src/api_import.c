@@ -113,11 +113,11 @@ static char *result_json(struct import_ctx *x, const struct ingest_run *run,
 	    (json_int_t)run->size_after, "rows_read",
 	    (json_int_t)run->counts.rows_read, "rows_written",
 	    (json_int_t)run->counts.rows_written);
-	json_t *res = meta ? json_pack("{s:s, s:I, s:o}", "final_bookmark",
-				       bookmark, "num_queries",
-				       (json_int_t)run->num_queries, "meta",
-				       meta)
-			   : NULL;
+	json_t *res =
+	    meta ? json_pack("{s:s, s:I, s:o}", "final_bookmark", bookmark,
+			     "num_queries", (json_int_t)run->num_queries,
+			     "meta", meta)
+		 : NULL;
 	char *s = res ? json_dumps(res, JSON_COMPACT) : NULL;
 	json_decref(res);
 	return s;
@@ -289,10 +289,10 @@ static int answer_upload_url(struct req *r, const struct cat_db *db,
 	char upath[300], url[2048];
 	snprintf(upath, sizeof(upath), "/client/v4/d1/signed/import/%s/%s",
 		 db->uuid, etag);
-	int rc = signurl_make(r->srv->signer, r->srv->base_url, "PUT", upath,
-			      util_now_us() / 1000000 +
-				  jobs_ttl_s(r->srv->jobs),
-			      url, sizeof(url));
+	int rc =
+	    signurl_make(r->srv->signer, r->srv->base_url, "PUT", upath,
+			 util_now_us() / 1000000 + jobs_ttl_s(r->srv->jobs),
+			 url, sizeof(url));
 	if (rc)
 		return rc;
 	struct jsonw *w = req_result(r);
@@ -336,7 +336,10 @@ int api_import(struct req *r)
 				"Invalid property: action => expected "
 				"\"init\", \"ingest\" or \"poll\"");
 	rc = api_only_fields(r, body,
-			     init ? f_init : ingest ? f_ingest : f_poll, "");
+			     init     ? f_init
+			     : ingest ? f_ingest
+				      : f_poll,
+			     "");
 	if (rc)
 		return rc;
 
@@ -363,10 +366,11 @@ int api_import(struct req *r)
 	if (ingest) {
 		json_t *f = json_object_get(body, "filename");
 		if (!json_is_string(f) || strcmp(json_string_value(f), name))
-			return req_fail(r, D1E_BAD_REQUEST,
-					"Invalid property: filename => expected "
-					"%s, the name init gave for this etag",
-					name);
+			return req_fail(
+			    r, D1E_BAD_REQUEST,
+			    "Invalid property: filename => expected "
+			    "%s, the name init gave for this etag",
+			    name);
 	}
 	/* The same file again while it is being imported: its progress. */
 	j = jobs_find(r->srv->jobs, JOB_IMPORT, db.uuid, NULL, NULL, 1);
@@ -394,10 +398,11 @@ int api_import(struct req *r)
 			if (!fgets(md5, sizeof(md5), fp))
 				md5[0] = '\0';
 			fclose(fp);
-			rc = req_fail(r, D1E_BAD_REQUEST,
-				      "MD5 mismatch: the uploaded file's MD5 is "
-				      "%.32s, not the etag %s; upload it again",
-				      md5, etag);
+			rc =
+			    req_fail(r, D1E_BAD_REQUEST,
+				     "MD5 mismatch: the uploaded file's MD5 is "
+				     "%.32s, not the etag %s; upload it again",
+				     md5, etag);
 		} else {
 			rc = req_fail(r, D1E_BAD_REQUEST,
 				      "No file has been uploaded for etag %s: "

@@ -39,7 +39,7 @@ const char config_usage[] =
     "                          survives power loss; normal: it survives a\n"
     "                          crash of d1d, not of the machine, and writes\n"
     "                          are faster (D1D_SYNCHRONOUS)\n"
-"  --max-upload-bytes N    largest SQL file an import may upload\n"
+    "  --max-upload-bytes N    largest SQL file an import may upload\n"
     "                          (D1D_MAX_UPLOAD_BYTES; default 10000000000)\n"
     "  --no-bootstrap          do not create a default account and token when\n"
     "                          the data dir has no account "

@@ -89,7 +89,7 @@ struct dbh {
 	/* Held across each commit and the update of seq, so a reader can pin
 	 * a snapshot together with the commit it shows. */
 	pthread_mutex_t commit_mu;
-	int64_t seq; /* commits so far; commit_mu */
+	int64_t seq;	    /* commits so far; commit_mu */
 	pthread_cond_t rcv; /* a reader slot freed, for one reader waiting */
 	sqlite3 *writer;
 	void *writer_ctx;

@@ -210,7 +210,7 @@ static void put_text(struct out *o, const char *s, size_t n)
 	put(o, "'", 1);
 	size_t from = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *rep = s[i] == '\'' ? "''"
+		const char *rep = s[i] == '\''	 ? "''"
 				  : s[i] == '\n' ? mlf
 				  : s[i] == '\r' ? mcr
 						 : NULL;
@@ -306,8 +306,8 @@ static const char *keyword(const char *p, const char *kw)
 {
 	size_t n = strlen(kw);
 	p = skip_ws(p);
-	if (strncasecmp(p, kw, n) != 0 ||
-	    isalnum((unsigned char)p[n]) || p[n] == '_')
+	if (strncasecmp(p, kw, n) != 0 || isalnum((unsigned char)p[n]) ||
+	    p[n] == '_')
 		return NULL;
 	return p + n;
 }
@@ -316,9 +316,11 @@ static const char *keyword(const char *p, const char *kw)
 static const char *ident(const char *p)
 {
 	p = skip_ws(p);
-	char close = *p == '"' ? '"' : *p == '`' ? '`' : *p == '\'' ? '\''
-			       : *p == '['		 ? ']'
-							 : 0;
+	char close = *p == '"'	  ? '"'
+		     : *p == '`'  ? '`'
+		     : *p == '\'' ? '\''
+		     : *p == '['  ? ']'
+				  : 0;
 	if (close) {
 		for (p++; *p; p++)
 			if (*p == close) {
@@ -379,7 +381,8 @@ static int fts5_external(const char *args)
 		const char *v = keyword(p, "content");
 		if (v && *(v = skip_ws(v)) == '=') {
 			v = skip_ws(v + 1);
-			return !(*v == ',' || *v == ')' || !strncmp(v, "''", 2) ||
+			return !(*v == ',' || *v == ')' ||
+				 !strncmp(v, "''", 2) ||
 				 !strncmp(v, "\"\"", 2));
 		}
 		/* Skip this argument: to the next comma outside quotes. */
@@ -418,7 +421,6 @@ static int has_table(struct ctx *c, const char *name)
 
 /* ---- rows ---- */
 
-
 /* INSERT statements for every row of table (read through SELECT). */
 static int dump_rows(struct ctx *c, const char *table, int keep_rowid)
 {
@@ -445,14 +447,16 @@ static int dump_rows(struct ctx *c, const char *table, int keep_rowid)
 			goto out;
 		}
 		names = nn;
-		names[ncol] = strdup((const char *)sqlite3_column_text(cols, 0));
+		names[ncol] =
+		    strdup((const char *)sqlite3_column_text(cols, 0));
 		if (!names[ncol++]) {
 			rc = D1E_NOMEM;
 			goto out;
 		}
 		if (sqlite3_column_int(cols, 2) > 0) {
 			npk++;
-			const char *t = (const char *)sqlite3_column_text(cols, 1);
+			const char *t =
+			    (const char *)sqlite3_column_text(cols, 1);
 			pkint = t && !strcmp(t, "INTEGER");
 		}
 	}
@@ -462,7 +466,8 @@ static int dump_rows(struct ctx *c, const char *table, int keep_rowid)
 		goto out;
 	}
 	if (keep_rowid && !(npk == 1 && pkint)) {
-		static const char *const aliases[] = {"rowid", "_rowid_", "oid"};
+		static const char *const aliases[] = {"rowid", "_rowid_",
+						      "oid"};
 		for (size_t a = 0; a < 3 && !rid; a++) {
 			rid = aliases[a];
 			for (size_t i = 0; i < ncol && rid; i++)
@@ -584,8 +589,9 @@ static int dump_table(struct ctx *c, const char *name, const char *sql,
 		char mod[32];
 		const char *args;
 		if (vtab_module(sql, mod, sizeof(mod), &args))
-			return fail(c, "Cannot export virtual table %s: its "
-				       "definition is not understood",
+			return fail(c,
+				    "Cannot export virtual table %s: its "
+				    "definition is not understood",
 				    name);
 		if (!o->no_schema) {
 			puts_(&c->out, sql);
@@ -605,8 +611,8 @@ static int dump_table(struct ctx *c, const char *name, const char *sql,
 		if (has_table(c, shadow))
 			return dump_rows(c, name, 1);
 		if (fts5_external(args)) {
-			char **r = realloc(c->rebuild, (c->nrebuild + 1) *
-							   sizeof(*r));
+			char **r =
+			    realloc(c->rebuild, (c->nrebuild + 1) * sizeof(*r));
 			if (!r)
 				return D1E_NOMEM;
 			c->rebuild = r;
@@ -695,9 +701,11 @@ static int dump_all(struct ctx *c)
 			return fail(c, "Cannot read the schema: %s",
 				    sqlite3_errmsg(c->db));
 		while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-			if (!wanted(c, (const char *)sqlite3_column_text(st, 0)))
+			if (!wanted(c,
+				    (const char *)sqlite3_column_text(st, 0)))
 				continue;
-			puts_(&c->out, (const char *)sqlite3_column_text(st, 1));
+			puts_(&c->out,
+			      (const char *)sqlite3_column_text(st, 1));
 			puts_(&c->out, ";\n");
 		}
 		if (s != SQLITE_DONE)

@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 struct dump_opts {
-	int no_data;		  /* only the schema */
-	int no_schema;		  /* only the rows */
+	int no_data;		   /* only the schema */
+	int no_schema;		   /* only the rows */
 	const char *const *tables; /* only these tables (none: all) */
 	size_t ntables;
 };

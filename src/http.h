@@ -63,8 +63,8 @@ struct req {
 	/* The answer. */
 	int status;
 	struct jsonw out;
-	const char *allow;	/* Allow header for a 405 */
-	const char *etag;	/* ETag header, if set */
+	const char *allow; /* Allow header for a 405 */
+	const char *etag;  /* ETag header, if set */
 	/* A file as the answer instead of r->out (req_file). */
 	int resp_fd; /* owned by the request once set, -1 when none */
 	uint64_t resp_len;

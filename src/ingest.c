@@ -332,8 +332,7 @@ static enum kind classify(const char *p, const char *end)
 {
 	char w1[16], w2[16];
 	word(&p, end, w1, sizeof(w1));
-	if (!strcmp(w1, "BEGIN") || !strcmp(w1, "COMMIT") ||
-	    !strcmp(w1, "END"))
+	if (!strcmp(w1, "BEGIN") || !strcmp(w1, "COMMIT") || !strcmp(w1, "END"))
 		return K_SKIP;
 	if (!strcmp(w1, "ROLLBACK")) {
 		word(&p, end, w2, sizeof(w2));
@@ -432,8 +431,8 @@ int ingest_apply(sqlite3 *db, void *conn_ctx, void *arg)
 	if (sqlite3_exec(db, "PRAGMA defer_foreign_keys=ON", NULL, NULL,
 			 NULL) != SQLITE_OK)
 		return D1E_IO;
-	while ((rc = ingest_next(x->rd, &sql, &len, &line, err,
-				 sizeof(err))) == 1) {
+	while ((rc = ingest_next(x->rd, &sql, &len, &line, err, sizeof(err))) ==
+	       1) {
 		rc = run_piece(db, conn_ctx, x, sql, len, line, &tick);
 		if (rc)
 			goto out;

@@ -75,7 +75,7 @@ struct jobs {
 	char dir[2][1100]; /* exports, imports */
 	int64_t idle_ms, ttl_s;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;	 /* a job changed */
+	pthread_cond_t cv;	/* a job changed */
 	pthread_cond_t stop_cv; /* the sweeper should stop */
 	int stopping;
 	struct job *head;
@@ -413,8 +413,8 @@ void jobs_cancel_db(struct jobs *js, const char *db)
 	pthread_mutex_unlock(&js->mu);
 }
 
-int jobs_poll(struct jobs *js, struct job *j, int64_t wait_ms,
-	      struct arena *a, struct job_view *v)
+int jobs_poll(struct jobs *js, struct job *j, int64_t wait_ms, struct arena *a,
+	      struct job_view *v)
 {
 	int rc = 0;
 	struct timespec ts = deadline_in(wait_ms);

@@ -65,8 +65,8 @@ struct job_view {
 /* Answer a poll: wait until the job is no longer active or wait_ms has
  * passed (clients poll back to back; the server sets the pace), then
  * describe it and hand over its pending messages. 0 or D1E_NOMEM. */
-int jobs_poll(struct jobs *js, struct job *j, int64_t wait_ms,
-	      struct arena *a, struct job_view *v);
+int jobs_poll(struct jobs *js, struct job *j, int64_t wait_ms, struct arena *a,
+	      struct job_view *v);
 
 /* From the job's own thread. */
 void job_message(struct job *j, const char *fmt, ...)

@@ -19,8 +19,8 @@ struct server {
 	struct catalog *cat;
 	struct dbpool *pool;
 	struct exec_limits limits;
-	char base_url[600];  /* http://host:port, where clients reach us */
-	atomic_int inflight; /* requests between first byte and completion */
+	char base_url[600];    /* http://host:port, where clients reach us */
+	atomic_int inflight;   /* requests between first byte and completion */
 	struct jobs *jobs;     /* exports and imports under way (jobs.c) */
 	struct signer *signer; /* signed URLs (signurl.c) */
 };

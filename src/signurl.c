@@ -38,8 +38,7 @@ struct signer {
 	unsigned char key[SIGNURL_KEY_BYTES];
 };
 
-int signurl_new(const unsigned char key[SIGNURL_KEY_BYTES],
-		struct signer **out)
+int signurl_new(const unsigned char key[SIGNURL_KEY_BYTES], struct signer **out)
 {
 	struct signer *s = calloc(1, sizeof(*s));
 	if (!s)

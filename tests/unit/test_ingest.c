@@ -173,10 +173,11 @@ TEST(ingest_apply_sandboxed_and_atomic)
 		    err, sizeof(err), &nq) == 0);
 	CHECK(nq == 4);
 	/* A PRAGMA lasts to the end of the file, not of its statement. */
-	CHECK(apply(db, cctx,
-		    "PRAGMA ignore_check_constraints=ON;\n"
-		    "CREATE TABLE k(a CHECK (a > 0));\nINSERT INTO k VALUES(-1);",
-		    err, sizeof(err), &nq) == 0);
+	CHECK(
+	    apply(db, cctx,
+		  "PRAGMA ignore_check_constraints=ON;\n"
+		  "CREATE TABLE k(a CHECK (a > 0));\nINSERT INTO k VALUES(-1);",
+		  err, sizeof(err), &nq) == 0);
 	CHECK(apply(db, cctx, "INSERT INTO k VALUES(-2);", err, sizeof(err),
 		    &nq) == D1E_SQL);
 	/* A dangling reference fails the import at its end. */
@@ -184,8 +185,8 @@ TEST(ingest_apply_sandboxed_and_atomic)
 		    &nq) == D1E_SQL);
 	CHECK(strstr(err, "FOREIGN KEY") != NULL);
 	/* The sandbox applies; the message names the statement. */
-	CHECK(apply(db, cctx, "INSERT INTO p VALUES(5);\nATTACH 'x' AS x;",
-		    err, sizeof(err), &nq) == D1E_SQL);
+	CHECK(apply(db, cctx, "INSERT INTO p VALUES(5);\nATTACH 'x' AS x;", err,
+		    sizeof(err), &nq) == D1E_SQL);
 	CHECK(strstr(err, "Statement 2 (line 2): not authorized") == err);
 	CHECK(apply(db, cctx, "ROLLBACK;", err, sizeof(err), &nq) == D1E_SQL);
 	sqlite3_stmt *st;
