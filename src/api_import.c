@@ -365,7 +365,8 @@ int api_import(struct req *r)
 	file_path(r, name, "", path, sizeof(path));
 	if (ingest) {
 		json_t *f = json_object_get(body, "filename");
-		if (!json_is_string(f) || strcmp(json_string_value(f), name))
+		if (!json_is_string(f) ||
+		    strcmp(json_string_value(f), name) != 0)
 			return req_fail(
 			    r, D1E_BAD_REQUEST,
 			    "Invalid property: filename => expected "

@@ -180,9 +180,11 @@ static int apply(struct config *cfg, enum kind k, const char *v,
 	case K_UPLOAD:
 		return set_int(&cfg->max_upload_bytes, v, (uint64_t)1 << 50,
 			       what);
-	case K_URL_TTL: return set_int(&cfg->url_ttl_s, v, 86400 * 7, what);
+	case K_URL_TTL:
+		return set_int(&cfg->url_ttl_s, v, (uint64_t)86400 * 7, what);
 	case K_JOB_IDLE:
-		return set_int(&cfg->job_idle_ms, v, 3600 * 1000, what);
+		return set_int(&cfg->job_idle_ms, v, (uint64_t)3600 * 1000,
+			       what);
 	case K_SYNC:
 		if (strcmp(v, "full") != 0 && strcmp(v, "normal") != 0) {
 			fprintf(stderr, "d1d: %s wants full or normal\n", what);

@@ -268,13 +268,13 @@ struct ctx {
 	size_t nrebuild;
 };
 
-static int fail(struct ctx *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int fail(struct ctx *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct ctx *c,
+						      const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(c->err, c->cap, fmt, ap);
+	/* The analyzer loses track of va_start here (a false positive). */
+	vsnprintf(c->err, c->cap, fmt, ap); // NOLINT(clang-analyzer-valist.*)
 	va_end(ap);
 	return D1E_SQL;
 }
@@ -440,7 +440,7 @@ static int dump_rows(struct ctx *c, const char *table, int keep_rowid)
 		goto out;
 	}
 	sqlite3_bind_text(cols, 1, table, -1, SQLITE_STATIC);
-	for (int s; (s = sqlite3_step(cols)) == SQLITE_ROW;) {
+	while (sqlite3_step(cols) == SQLITE_ROW) {
 		char **nn = realloc(names, (ncol + 1) * sizeof(*names));
 		if (!nn) {
 			rc = D1E_NOMEM;

@@ -1058,7 +1058,7 @@ int exec_user_prepare(void *conn_ctx, const char *sql, size_t len,
 		      size_t cap)
 {
 	struct conn *c = conn_ctx;
-	struct exec_run x;
+	struct exec_run x = {0};
 	int rc = 0;
 	*st = NULL;
 	err[0] = '\0';
@@ -1097,7 +1097,7 @@ int exec_user_step(void *conn_ctx, sqlite3_stmt *st, struct exec_counts *n,
 		   char *err, size_t cap)
 {
 	struct conn *c = conn_ctx;
-	struct exec_run x;
+	struct exec_run x = {0};
 	int64_t rows = 0, written0 = c->rows_written;
 	int64_t changes0 = sqlite3_total_changes64(c->db);
 	int rc;

@@ -367,14 +367,15 @@ struct job *jobs_find(struct jobs *js, enum job_kind kind, const char *db,
 {
 	struct job *found = NULL;
 	pthread_mutex_lock(&js->mu);
-	for (struct job *j = js->head; j && !found; j = j->next) {
+	for (struct job *j = js->head; j; j = j->next) {
 		if (j->kind != kind || strcmp(j->db, db) != 0 ||
 		    (bookmark && strcmp(j->bookmark, bookmark) != 0) ||
 		    (key && strcmp(j->key, key) != 0) ||
 		    (active && j->state != JOB_ACTIVE))
 			continue;
+		j->refs++;
 		found = j;
-		found->refs++;
+		break;
 	}
 	pthread_mutex_unlock(&js->mu);
 	return found;

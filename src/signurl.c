@@ -130,16 +130,11 @@ static int sign(const struct signer *s, const char *method, const char *path,
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen = 0;
-	size_t ml = strlen(method), pl = strlen(path), el = strlen(expires);
-	size_t n = ml + pl + el + 2;
-	char *msg = malloc(n);
+	size_t n = strlen(method) + strlen(path) + strlen(expires) + 2;
+	char *msg = malloc(n + 1);
 	if (!msg)
 		return D1E_NOMEM;
-	memcpy(msg, method, ml);
-	msg[ml] = '\n';
-	memcpy(msg + ml + 1, path, pl);
-	msg[ml + 1 + pl] = '\n';
-	memcpy(msg + ml + pl + 2, expires, el);
+	snprintf(msg, n + 1, "%s\n%s\n%s", method, path, expires);
 	unsigned char *ok = HMAC(EVP_sha256(), s->key, SIGNURL_KEY_BYTES,
 				 (const unsigned char *)msg, n, mac, &maclen);
 	free(msg);
