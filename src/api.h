@@ -5,12 +5,20 @@
 #ifndef D1D_API_H
 #define D1D_API_H
 
+#include <jansson.h>
+#include <stddef.h>
+
 struct req;
 struct cat_db;
 
 /* Resolve the request's :db path segment (a uuid or a name) within its
  * account: D1E_BAD_REQUEST for a malformed one, D1E_DB_NOT_FOUND. */
 int api_find_db(struct req *r, struct cat_db *db);
+
+/* Refuse any key of obj not in allowed (NULL-terminated), naming it after
+ * the prefix where ("" at the top level): D1E_BAD_REQUEST. */
+int api_only_fields(struct req *r, json_t *obj, const char *const *allowed,
+		    const char *where);
 
 /* api_database.c: the database management API. */
 int api_database_list(struct req *r);
@@ -31,6 +39,24 @@ int api_database_update_body(struct req *r, int partial, const char **mode);
 /* api_query.c: SQL through /query (rows as objects) and /raw (arrays). */
 int api_query(struct req *r);
 int api_raw(struct req *r);
+
+/* api_export.c: POST .../export (polling), and GET of a signed export URL
+ * (no credentials: the signature is the authorization). */
+int api_export(struct req *r);
+int api_export_download(struct req *r);
+
+/* api_import.c: POST .../import (init, ingest, poll), and the PUT of an
+ * upload to a signed URL, whose body arrives in pieces through
+ * api_import_upload_chunk() (data NULL once first, before any piece) and
+ * ends with api_import_upload(). */
+int api_import(struct req *r);
+int api_import_upload_chunk(struct req *r, const char *data, size_t n);
+int api_import_upload(struct req *r);
+
+/* How export and import answer a poll: the job's state as `result`. */
+struct job_view;
+int api_job_answer(struct req *r, const char *type, const struct job_view *v,
+		   const char *filename);
 
 /* api_graphql.c: the analytics endpoint wrangler d1 info asks. */
 int api_graphql(struct req *r);

@@ -19,6 +19,7 @@
 #include "dbfile.h"
 #include "dbpool.h"
 #include "http.h"
+#include "jobs.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -225,8 +226,8 @@ static int parse_fields(struct req *r, unsigned *out)
 }
 
 /* Refuse body fields outside allowed (NULL-terminated). */
-static int only_fields(struct req *r, json_t *obj, const char *const *allowed,
-		       const char *where)
+int api_only_fields(struct req *r, json_t *obj, const char *const *allowed,
+		    const char *where)
 {
 	const char *key;
 	json_t *v;
@@ -340,7 +341,7 @@ int api_database_create_body(struct req *r, struct cat_db *db)
 	json_t *body;
 	int rc = req_json_object(r, 0, &body);
 	if (!rc)
-		rc = only_fields(r, body, allowed, "");
+		rc = api_only_fields(r, body, allowed, "");
 	if (rc)
 		return rc;
 
@@ -426,7 +427,7 @@ int api_database_update_body(struct req *r, int partial, const char **mode)
 	*mode = NULL;
 	int rc = req_json_object(r, partial, &body);
 	if (!rc)
-		rc = only_fields(r, body, allowed, "");
+		rc = api_only_fields(r, body, allowed, "");
 	if (rc)
 		return rc;
 
@@ -441,7 +442,7 @@ int api_database_update_body(struct req *r, int partial, const char **mode)
 		return req_fail(r, D1E_BAD_REQUEST,
 				"Invalid property: read_replication => "
 				"expected an object {\"mode\": ...}");
-	rc = only_fields(r, rr, rr_allowed, "read_replication.");
+	rc = api_only_fields(r, rr, rr_allowed, "read_replication.");
 	if (rc)
 		return rc;
 	json_t *m = json_object_get(rr, "mode");
@@ -498,8 +499,11 @@ int api_database_delete(struct req *r)
 	/* Catalog first, file second: see dbfile.c. Requests that already
 	 * hold the database finish first (dbpool_forget waits for them). */
 	rc = catalog_db_delete(r->srv->cat, db.uuid);
-	if (!rc)
+	if (!rc) {
+		/* An import holds the database until it stops. */
+		jobs_cancel_db(r->srv->jobs, db.uuid);
 		dbpool_forget(r->srv->pool, db.uuid);
+	}
 	if (rc == D1E_DB_NOT_FOUND)
 		return req_fail(r, rc, "The database %s could not be found",
 				r->db_ref);

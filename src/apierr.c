@@ -34,6 +34,13 @@ static const struct apierr_info table[D1E__COUNT] = {
     [-D1E_FULL] = {507, 7500,
 		   "Storage full: the server has no disk space left for this "
 		   "write; nothing of it was applied"},
+    [-D1E_BAD_SIGNATURE] = {403, 10000,
+			    "Authentication error: invalid or expired signed "
+			    "URL"},
+    /* Not 409 or 429: the SDK would retry at once, and a retry cannot
+     * succeed until the import ends. */
+    [-D1E_IMPORT_BUSY] = {400, 7500,
+			  "Currently processing a long-running import."},
 };
 
 const struct apierr_info *apierr_info(int rc)

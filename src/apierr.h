@@ -33,7 +33,9 @@ enum d1_err {
 	D1E_NEEDS_WRITER =
 	    -17,	/* internal: a read-only connection met a write */
 	D1E_FULL = -18, /* the disk is full (ENOSPC), not a size limit */
-	D1E__COUNT = 19
+	D1E_BAD_SIGNATURE = -19, /* a signed URL tampered with or expired */
+	D1E_IMPORT_BUSY = -20,	 /* a write while an import runs */
+	D1E__COUNT = 21
 };
 
 struct apierr_info {

@@ -39,6 +39,8 @@ const char config_usage[] =
     "                          survives power loss; normal: it survives a\n"
     "                          crash of d1d, not of the machine, and writes\n"
     "                          are faster (D1D_SYNCHRONOUS)\n"
+    "  --max-upload-bytes N    largest SQL file an import may upload\n"
+    "                          (D1D_MAX_UPLOAD_BYTES; default 10000000000)\n"
     "  --no-bootstrap          do not create a default account and token when\n"
     "                          the data dir has no account "
     "(D1D_NO_BOOTSTRAP=1)\n";
@@ -111,7 +113,10 @@ enum kind {
 	K_OPENDBS,
 	K_READERS,
 	K_SYNC,
-	K_RESULT
+	K_RESULT,
+	K_UPLOAD,
+	K_URL_TTL,
+	K_JOB_IDLE
 };
 static const struct {
 	const char *flag, *env;
@@ -132,6 +137,10 @@ static const struct {
     {"--readers", "D1D_READERS", K_READERS},
     {"--synchronous", "D1D_SYNCHRONOUS", K_SYNC},
     {"--max-result-bytes", "D1D_MAX_RESULT_BYTES", K_RESULT},
+    {"--max-upload-bytes", "D1D_MAX_UPLOAD_BYTES", K_UPLOAD},
+    /* Not in the usage: for tests, which cannot wait an hour or 15 s. */
+    {"--signed-url-ttl-s", "D1D_SIGNED_URL_TTL_S", K_URL_TTL},
+    {"--job-idle-ms", "D1D_JOB_IDLE_MS", K_JOB_IDLE},
 };
 
 static int apply(struct config *cfg, enum kind k, const char *v,
@@ -172,6 +181,14 @@ static int apply(struct config *cfg, enum kind k, const char *v,
 	case K_RESULT:
 		return set_int(&cfg->max_result_bytes, v, (uint64_t)1 << 40,
 			       what);
+	case K_UPLOAD:
+		return set_int(&cfg->max_upload_bytes, v, (uint64_t)1 << 50,
+			       what);
+	case K_URL_TTL:
+		return set_int(&cfg->url_ttl_s, v, (uint64_t)86400 * 7, what);
+	case K_JOB_IDLE:
+		return set_int(&cfg->job_idle_ms, v, (uint64_t)3600 * 1000,
+			       what);
 	case K_SYNC:
 		if (strcmp(v, "full") != 0 && strcmp(v, "normal") != 0) {
 			fprintf(stderr, "d1d: %s wants full or normal\n", what);
@@ -204,6 +221,9 @@ int config_init(struct config *cfg)
 	cfg->readers = 4;
 	cfg->sync_full = 1;
 	cfg->max_result_bytes = 64LL << 20;
+	cfg->max_upload_bytes = 10000000000LL;
+	cfg->url_ttl_s = 3600;
+	cfg->job_idle_ms = 15000;
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const char *v = getenv(settings[i].env);
 		if (v && *v && apply(cfg, settings[i].kind, v, settings[i].env))

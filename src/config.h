@@ -22,9 +22,12 @@ struct config {
 	int64_t max_db_bytes;
 	int64_t max_value_bytes;
 	int64_t max_result_bytes;
-	int64_t max_open_dbs; /* databases kept open at once */
-	int64_t readers;      /* read-only connections per open database */
-	int sync_full;	      /* synchronous=FULL (default) or NORMAL */
+	int64_t max_open_dbs;	  /* databases kept open at once */
+	int64_t readers;	  /* read-only connections per open database */
+	int sync_full;		  /* synchronous=FULL (default) or NORMAL */
+	int64_t max_upload_bytes; /* an import's SQL file */
+	int64_t url_ttl_s;	  /* signed URLs and the files behind them */
+	int64_t job_idle_ms;	  /* an unpolled export/import is cancelled */
 };
 
 /* Fill cfg with defaults and then the D1D_* environment variables. Returns

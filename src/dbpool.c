@@ -26,6 +26,11 @@
  * after_commit() runs a PASSIVE checkpoint, truncating the WAL when it was
  * copied back whole. Smaller commits cost no checkpoint at all.
  *
+ * Imports. An import is one write job that may run for minutes. While
+ * it runs (dbpool_import_begin .. _end) the dbh's `importing` flag makes
+ * every other write fail at once with D1E_IMPORT_BUSY instead of queueing
+ * behind it; reads go on, on the readers.
+ *
  * Locking. pool->mu guards the LRU list and every dbh's refs. dbh->mu guards
  * the dbh's job queue, leader flag, counters and reader slots; it is never
  * held while SQL runs. Each waiting writer sleeps on its own job's condition
@@ -40,6 +45,7 @@
 #include "apierr.h"
 #include "dbfile.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +101,7 @@ struct dbh {
 	unsigned char reader_busy[DBPOOL_MAX_READERS];
 	struct wjob *q_head, *q_tail;
 	int leader;
+	int importing; /* an import owns the writer; dbh->mu */
 	int64_t commits, jobs;
 };
 
@@ -560,14 +567,54 @@ static int write_job(struct dbh *h, dbpool_job_fn fn, void *ctx, int alone)
 	return job.rc;
 }
 
+/* Writes are refused while an import runs: it holds the writer for its
+ * whole length, and a write queued behind it would wait that long. */
+static int import_running(struct dbh *h)
+{
+	pthread_mutex_lock(&h->mu);
+	int busy = h->importing;
+	pthread_mutex_unlock(&h->mu);
+	return busy;
+}
+
 int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx)
 {
+	if (import_running(h))
+		return D1E_IMPORT_BUSY;
 	return write_job(h, fn, ctx, 0);
 }
 
 int dbpool_write_alone(struct dbh *h, dbpool_job_fn fn, void *ctx)
 {
+	if (import_running(h))
+		return D1E_IMPORT_BUSY;
 	return write_job(h, fn, ctx, 1);
+}
+
+int dbpool_import_begin(struct dbh *h)
+{
+	int rc = 0;
+	pthread_mutex_lock(&h->mu);
+	if (h->importing)
+		rc = D1E_IMPORT_BUSY;
+	else
+		h->importing = 1;
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+int dbpool_import_write(struct dbh *h, dbpool_job_fn fn, void *ctx)
+{
+	assert(h->importing);
+	return write_job(h, fn, ctx, 0);
+}
+
+void dbpool_import_end(struct dbh *h)
+{
+	pthread_mutex_lock(&h->mu);
+	assert(h->importing);
+	h->importing = 0;
+	pthread_mutex_unlock(&h->mu);
 }
 
 /* Caller holds commit_mu. */

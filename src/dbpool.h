@@ -62,6 +62,16 @@ int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx);
  * (VACUUM): it runs by itself, between groups, in autocommit mode. */
 int dbpool_write_alone(struct dbh *h, dbpool_job_fn fn, void *ctx);
 
+/* Imports (api_import.c): dbpool_import_begin() marks h as importing
+ * (D1E_IMPORT_BUSY if it already is), after which dbpool_write() and
+ * dbpool_write_alone() refuse with D1E_IMPORT_BUSY; the import's own job
+ * goes through dbpool_import_write(), which is dbpool_write() without that
+ * check. dbpool_import_end() clears the mark. The caller keeps h acquired
+ * from begin to end. */
+int dbpool_import_begin(struct dbh *h);
+int dbpool_import_write(struct dbh *h, dbpool_job_fn fn, void *ctx);
+void dbpool_import_end(struct dbh *h);
+
 /* A bookmark names one committed state of one database (time travel):
  * "%08x-%08x-%08x-%032x", sortable, see history.c. The buffer a caller
  * passes holds DBPOOL_BOOKMARK_SIZE bytes, terminator included. */

@@ -37,6 +37,11 @@
  * runs itself (size_after, read BEGIN/COMMIT). Answers are built in memory
  * and capped at lim->max_result_bytes. A lone VACUUM (exec_wants_alone)
  * runs outside any transaction, with one ATTACH slot for SQLite's own use.
+ *
+ * Imports (ingest.c) run user statements one at a time through
+ * exec_user_prepare() and exec_user_step(): the same authorizer, limits,
+ * time limit (per statement) and counters, without the statement cache or
+ * a JSON answer.
  */
 #include "exec.h"
 
@@ -1107,4 +1112,90 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 		c->icache_version = schema_version(c);
 	reset_pragmas(c);
 	return rc;
+}
+
+/* ---- statements run one by one (imports) ---- */
+
+int exec_user_prepare(void *conn_ctx, const char *sql, size_t len,
+		      sqlite3_stmt **st, const char **tail, char *err,
+		      size_t cap)
+{
+	struct conn *c = conn_ctx;
+	struct exec_run x = {0};
+	int rc = 0;
+	*st = NULL;
+	err[0] = '\0';
+	x.err[0] = '\0';
+	c->deny_why = NULL;
+	c->judging = 1;
+	c->altering = is_alter(sql, len);
+	int src = sqlite3_prepare_v3(c->db, sql, (int)len, 0, st, tail);
+	c->judging = 0;
+	c->altering = 0;
+	if (src != SQLITE_OK)
+		rc = sql_error(&x, c, src);
+	else if (*st && renames_into_cf(sql, (size_t)(*tail - sql)))
+		rc = plain_error(&x, "not authorized: names starting with "
+				     "_cf_ are reserved: SQLITE_AUTH");
+	else if (*st && first_keyword_is(sql, len, "VACUUM"))
+		rc = plain_error(&x, "VACUUM is not allowed in an import.");
+	else if (*st && sqlite3_bind_parameter_count(*st) > 0)
+		rc = plain_error(&x, "Wrong number of parameter bindings for "
+				     "SQL query.");
+	if (rc) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+		snprintf(err, cap, "%s", x.err);
+		return rc;
+	}
+	/* The index counts behind rows_written follow schema changes. */
+	if (first_keyword_is(sql, len, "CREATE") ||
+	    first_keyword_is(sql, len, "DROP") ||
+	    first_keyword_is(sql, len, "ALTER"))
+		c->nicache = 0;
+	return 0;
+}
+
+int exec_user_step(void *conn_ctx, sqlite3_stmt *st, struct exec_counts *n,
+		   char *err, size_t cap)
+{
+	struct conn *c = conn_ctx;
+	struct exec_run x = {0};
+	int64_t rows = 0, written0 = c->rows_written;
+	int64_t changes0 = sqlite3_total_changes64(c->db);
+	int rc;
+	x.err[0] = '\0';
+	err[0] = '\0';
+	c->ntouched = 0;
+	c->timed_out = 0;
+	c->deadline_us = c->lim->timeout_ms > 0
+			     ? util_mono_us() + c->lim->timeout_ms * 1000
+			     : 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rows++;
+	if (rc == SQLITE_DONE) {
+		count_index_writes(c);
+		rc = 0;
+	} else {
+		rc = sql_error(&x, c, rc);
+		snprintf(err, cap, "%s", x.err);
+		c->nicache = 0;
+	}
+	c->deadline_us = 0;
+	int64_t read =
+	    sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+	n->rows_read += read > rows ? read : rows;
+	n->rows_written += c->rows_written - written0;
+	n->changes += sqlite3_total_changes64(c->db) - changes0;
+	return rc;
+}
+
+void exec_user_done(void *conn_ctx)
+{
+	reset_pragmas(conn_ctx);
+}
+
+int64_t exec_conn_size(void *conn_ctx)
+{
+	return db_size(conn_ctx);
 }

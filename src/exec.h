@@ -72,4 +72,31 @@ int exec_wants_alone(const struct exec_batch *b);
  * D1E_FULL and another storage failure D1E_IO, also with x->err. */
 int exec_run(sqlite3 *db, void *conn_ctx, void *x);
 
+/*
+ * Statements run one at a time by d1d itself on a pooled connection (an
+ * import, ingest.c), under the same sandbox and limits as /query.
+ *
+ * exec_user_prepare() prepares the first statement of [sql, sql + len)
+ * with the sandbox judging it; *tail as sqlite3_prepare_v3(). *st is NULL
+ * (and 0 returned) if only white space and comments remain; the caller
+ * finalizes *st. Parameters, VACUUM and renames into _cf_ are refused.
+ * exec_user_step() runs st to its end (rows are discarded) within the
+ * query time limit, adding to *n. Both return 0, or D1E_SQL with D1's
+ * message in err[cap], or another D1E_* error.
+ */
+struct exec_counts {
+	int64_t rows_read, rows_written, changes;
+};
+int exec_user_prepare(void *conn_ctx, const char *sql, size_t len,
+		      sqlite3_stmt **st, const char **tail, char *err,
+		      size_t cap);
+int exec_user_step(void *conn_ctx, sqlite3_stmt *st, struct exec_counts *n,
+		   char *err, size_t cap);
+/* After the last exec_user_step() of a run: the on/off PRAGMAs its
+ * statements set (which last from one statement to the next, as in a
+ * file) go back to D1's defaults for the connection's next user. */
+void exec_user_done(void *conn_ctx);
+/* The database's size in use: (page_count - freelist_count) * page_size. */
+int64_t exec_conn_size(void *conn_ctx);
+
 #endif

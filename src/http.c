@@ -22,6 +22,12 @@
  * buffer are malloc'd because they can be large and change hands (the
  * response buffer goes to libmicrohttpd, which frees it).
  *
+ * Request bodies are capped at cfg.max_body_bytes, except on a route that
+ * streams its body (an import's upload): its handler gets each piece as it
+ * arrives, writes it where it belongs and sets its own limits. An answer
+ * can also be a file (an export), which libmicrohttpd sends from its
+ * descriptor without reading it into memory.
+ *
  * Request bodies are capped at cfg.max_body_bytes. A body past the cap is
  * read and discarded, and the 413 envelope sent once it has arrived: a
  * client that is still writing when the answer comes and the socket closes
@@ -112,6 +118,17 @@ int req_json_object(struct req *r, int empty_ok, json_t **out)
 	return 0;
 }
 
+void req_file(struct req *r, int fd, uint64_t len, const char *type)
+{
+	if (r->resp_fd >= 0)
+		close(r->resp_fd);
+	r->resp_fd = fd;
+	r->resp_len = len;
+	r->resp_type = type;
+	r->status = 200;
+	r->done = 1;
+}
+
 struct jsonw *req_result(struct req *r)
 {
 	jsonw_release(&r->out);
@@ -197,6 +214,7 @@ static struct req *req_new(struct server *srv, struct MHD_Connection *conn,
 	r->srv = srv;
 	r->conn = conn;
 	r->start_us = util_mono_us();
+	r->resp_fd = -1;
 	r->method = arena_strdup(&r->arena, method);
 	r->path = arena_strdup(&r->arena, url);
 	int n =
@@ -218,6 +236,10 @@ static struct req *req_new(struct server *srv, struct MHD_Connection *conn,
 
 static void req_free(struct req *r)
 {
+	if (r->cleanup)
+		r->cleanup(r);
+	if (r->resp_fd >= 0)
+		close(r->resp_fd);
 	json_decref(r->json);
 	jsonw_release(&r->out);
 	free(r->body);
@@ -324,9 +346,23 @@ static enum MHD_Result send_answer(struct req *r)
 	    "\"message\":\"Internal error: out of memory\"}],\"messages\":[]}";
 	struct MHD_Response *resp;
 	size_t len;
-	char *buf = jsonw_take(&r->out, &len);
+	char *buf = NULL;
 	int status = r->status;
 
+	if (r->resp_fd >= 0 && status == 200) {
+		/* libmicrohttpd sends it with sendfile() and closes it. */
+		resp = MHD_create_response_from_fd64(r->resp_len, r->resp_fd);
+		if (!resp)
+			return MHD_NO;
+		r->resp_fd = -1;
+		MHD_add_response_header(resp, "Content-Type", r->resp_type);
+		r->bytes_sent = r->resp_len;
+		enum MHD_Result ok =
+		    MHD_queue_response(r->conn, (unsigned)status, resp);
+		MHD_destroy_response(resp);
+		return ok;
+	}
+	buf = jsonw_take(&r->out, &len);
 	if (buf) {
 		resp = MHD_create_response_from_buffer(len, buf,
 						       MHD_RESPMEM_MUST_FREE);
@@ -343,6 +379,8 @@ static enum MHD_Result send_answer(struct req *r)
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	if (r->allow)
 		MHD_add_response_header(resp, "Allow", r->allow);
+	if (r->etag)
+		MHD_add_response_header(resp, "ETag", r->etag);
 	r->status = status;
 	r->bytes_sent = len;
 	enum MHD_Result ok =
@@ -366,6 +404,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			return MHD_NO;
 		*con_cls = r;
 		atomic_fetch_add(&srv->inflight, 1);
+		/* A route that streams its body sees it piece by piece, with
+		 * no cap here: it sets its own limits. */
+		int rc;
+		const struct route *rt = router_match(r, &rc);
+		if (rt && router_chunk(rt)) {
+			r->chunk = router_chunk(rt);
+			rc = r->chunk(r, NULL, 0);
+			if (rc) {
+				write_error(r, rc);
+				return send_answer(r);
+			}
+			return MHD_YES;
+		}
 		const char *cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		uint64_t n;
 		if (cl && util_parse_u64(cl, UINT64_MAX, &n) == 0 &&
@@ -376,6 +427,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (r->done) {
 		/* An early answer is queued; drop whatever else arrives. */
 		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size && r->chunk) {
+		int rc = r->chunk(r, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		if (rc) {
+			write_error(r, rc);
+			return send_answer(r);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

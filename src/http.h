@@ -43,6 +43,14 @@ struct req {
 	/* Path parameters captured by the router (":account", ":db"). */
 	const char *account_id;
 	const char *db_ref;
+	const char *file_ref; /* ":file" (signed URLs) */
+
+	/* A route that streams its body (router.h: chunk) gets each piece
+	 * here instead of in body; stream_ctx is its own, and cleanup (if
+	 * set) runs when the request ends, however it ends. */
+	int (*chunk)(struct req *r, const char *data, size_t n);
+	void *stream_ctx;
+	void (*cleanup)(struct req *r);
 
 	char *body; /* malloc'd request body, NUL-terminated */
 	size_t body_len, body_cap;
@@ -55,7 +63,12 @@ struct req {
 	/* The answer. */
 	int status;
 	struct jsonw out;
-	const char *allow;	/* Allow header for a 405 */
+	const char *allow; /* Allow header for a 405 */
+	const char *etag;  /* ETag header, if set */
+	/* A file as the answer instead of r->out (req_file). */
+	int resp_fd; /* owned by the request once set, -1 when none */
+	uint64_t resp_len;
+	const char *resp_type;
 	const char *err_detail; /* message for the error envelope */
 	size_t bytes_sent;
 	int done;
@@ -95,6 +108,11 @@ void req_done(struct req *r);
  * encoded, they make the segment an invalid name, which is refused.
  * Returns the new length. */
 size_t http_unescape(char *s);
+
+/* Answer with the len bytes of the open file fd (the request takes it
+ * and closes it), sent straight from the file: nothing is read into
+ * memory. type is the Content-Type (static or arena-owned). */
+void req_file(struct req *r, int fd, uint64_t len, const char *type);
 
 /* Start serving; returns 0 once the socket listens, with the bound port
  * written to *port. http_stop() drains in-flight requests (at most

@@ -18,7 +18,9 @@
 #include "exec.h"
 #include "faultvfs.h"
 #include "http.h"
+#include "jobs.h"
 #include "server.h"
+#include "signurl.h"
 #include "util.h"
 
 #include <errno.h>
@@ -196,6 +198,13 @@ static int cmd_serve(int argc, char **argv)
 		       (int)srv.cfg.readers, srv.cfg.sync_full, exec_conn_setup,
 		       exec_conn_teardown, &srv.limits, &srv.pool))
 		goto out;
+	if (signurl_open(srv.cfg.data_dir, &srv.signer) ||
+	    jobs_new(srv.cfg.data_dir, srv.cfg.job_idle_ms, srv.cfg.url_ttl_s,
+		     &srv.jobs)) {
+		fprintf(stderr, "d1d: cannot set up exports and imports in "
+				"the data dir\n");
+		goto out;
+	}
 	if (http_start(&srv, &port))
 		goto out;
 	if (srv.cfg.public_url[0])
@@ -224,6 +233,8 @@ static int cmd_serve(int argc, char **argv)
 	http_stop(&srv, 30000);
 	rc = 0;
 out:
+	jobs_free(srv.jobs); /* before the pool: jobs hold databases */
+	signurl_free(srv.signer);
 	dbpool_free(srv.pool);
 	catalog_free(srv.cat);
 	return rc;

@@ -32,7 +32,31 @@ static const struct route routes[] = {
     /* A read-only token may query; exec refuses its writing statements. */
     {"POST", "accounts/:account/d1/database/:db/query", api_query, ROUTE_AUTH},
     {"POST", "accounts/:account/d1/database/:db/raw", api_raw, ROUTE_AUTH},
+    /* Exports are reads; a read-only token may make them. */
+    {"POST", "accounts/:account/d1/database/:db/export", api_export,
+     ROUTE_AUTH},
+    {"POST", "accounts/:account/d1/database/:db/import", api_import,
+     ROUTE_AUTH | ROUTE_WRITE},
+    /* Signed URLs: the signature is the credential. */
+    {"GET", "d1/signed/export/:db/:file", api_export_download, 0},
+    {"PUT", "d1/signed/import/:db/:file", api_import_upload, 0},
 };
+
+/* Routes whose body is streamed to their chunk function. */
+static const struct {
+	route_fn fn;
+	route_chunk_fn chunk;
+} streams[] = {
+    {api_import_upload, api_import_upload_chunk},
+};
+
+route_chunk_fn router_chunk(const struct route *rt)
+{
+	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)
+		if (streams[i].fn == rt->fn)
+			return streams[i].chunk;
+	return NULL;
+}
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -58,6 +82,8 @@ static int match(const char *pattern, const char *path, size_t n, struct req *r,
 					return 0;
 				if (pl == 8 && !strncmp(p, ":account", 8))
 					r->account_id = v;
+				else if (pl == 5 && !strncmp(p, ":file", 5))
+					r->file_ref = v;
 				else
 					r->db_ref = v;
 			}

@@ -4,6 +4,8 @@
 #ifndef D1D_ROUTER_H
 #define D1D_ROUTER_H
 
+#include <stddef.h>
+
 struct req;
 
 typedef int (*route_fn)(struct req *r);
@@ -13,12 +15,21 @@ enum {
 	ROUTE_WRITE = 2, /* needs a token that may write */
 };
 
+/* A streamed body: called once with data NULL when the headers are in
+ * (to refuse early), then with each piece; fn runs after the last. */
+typedef int (*route_chunk_fn)(struct req *r, const char *data, size_t n);
+
 struct route {
 	const char *method;
-	const char *pattern; /* '/'-separated; ":account" and ":db" capture */
+	const char *pattern; /* '/'-separated; ":account", ":db", ":file"
+				capture */
 	route_fn fn;
 	int flags;
 };
+
+/* The chunk function of a route that streams its body, or NULL for one
+ * whose body is buffered (and capped at max_body_bytes). */
+route_chunk_fn router_chunk(const struct route *rt);
 
 /* Find the route for r->method and r->path, capturing path parameters
  * into r (arena-owned). The route returned is static, never freed. Returns the

@@ -1,0 +1,380 @@
+/*
+ * api_export.c — POST .../export and the download of its file.
+ *
+ * The first request (no current_bookmark) pins a snapshot: a read-only
+ * connection of the export's own, opened on the database file, begins a
+ * read transaction at the last commit (dbpool_pin_snapshot), whose
+ * bookmark becomes the answer's at_bookmark. A job (jobs.c) then writes
+ * the dump (dump.c) from that snapshot to DATA_DIR/exports/<db>-<job>.sql
+ * while queries and writes go on (WAL: the snapshot stays as it was). The
+ * client polls with current_bookmark = at_bookmark and the same
+ * dump_options; a poll finds its job by database, bookmark and options.
+ * On completion the answer carries a signed URL for GET
+ * /client/v4/d1/signed/export/<db>/<file>, valid for the jobs' TTL (one
+ * hour), which the sweeper removes afterwards.
+ */
+#include "api.h"
+
+#include "apierr.h"
+#include "catalog.h"
+#include "dbpool.h"
+#include "dump.h"
+#include "http.h"
+#include "jobs.h"
+#include "signurl.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXPORT_POLL_MS	  1000
+#define EXPORT_MAX_TABLES 1000
+
+struct export_ctx {
+	sqlite3 *conn; /* in the pinned read transaction */
+	char db[40];
+	char dir[1100];
+	char base_url[600];
+	const struct signer *signer;
+	int64_t ttl_s;
+	struct dump_opts opts;
+	char **tables;
+	struct job *job;
+};
+
+static void export_free(void *arg)
+{
+	struct export_ctx *x = arg;
+	if (x->conn) {
+		sqlite3_exec(x->conn, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(x->conn);
+	}
+	for (size_t i = 0; i < x->opts.ntables; i++)
+		free(x->tables[i]);
+	free(x->tables);
+	free(x);
+}
+
+static void on_progress(void *ctx, const char *table, int64_t rows)
+{
+	struct export_ctx *x = ctx;
+	if (rows == 0)
+		job_message(x->job, "Exporting table %s", table);
+}
+
+static void export_run(struct job *j, void *arg)
+{
+	struct export_ctx *x = arg;
+	char file[200], part[1420], path[1400], err[1024];
+	char url[2048], upath[400];
+	int64_t bytes = 0;
+	struct dump_progress pr = {on_progress, x, job_cancel_flag(j),
+				   job_cancel_why(j)};
+	x->job = j;
+	snprintf(file, sizeof(file), "%s-%s.sql", x->db, job_id(j));
+	snprintf(path, sizeof(path), "%s/%s", x->dir, file);
+	snprintf(part, sizeof(part), "%s.part", path);
+	job_message(j, "Starting export...");
+	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		job_error(j, "Internal error: cannot create the export file");
+		return;
+	}
+	int rc =
+	    dump_write(x->conn, &x->opts, fd, &pr, &bytes, err, sizeof(err));
+	if (close(fd) != 0 && !rc) {
+		rc = D1E_IO;
+		snprintf(err, sizeof(err), "Could not write the export file");
+	}
+	/* The snapshot is no longer needed: let checkpoints move on. */
+	sqlite3_exec(x->conn, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(x->conn);
+	x->conn = NULL;
+	if (!rc && rename(part, path) != 0) {
+		rc = D1E_IO;
+		snprintf(err, sizeof(err), "Could not write the export file");
+	}
+	if (rc) {
+		unlink(part);
+		job_error(j, err[0] ? err : "Internal error");
+		return;
+	}
+	snprintf(upath, sizeof(upath), "/client/v4/d1/signed/export/%s/%s",
+		 x->db, file);
+	if (signurl_make(x->signer, x->base_url, "GET", upath,
+			 util_now_us() / 1000000 + x->ttl_s, url,
+			 sizeof(url))) {
+		unlink(path);
+		job_error(j, "Internal error: cannot sign the URL");
+		return;
+	}
+	json_t *res =
+	    json_pack("{s:s, s:s}", "filename", file, "signed_url", url);
+	char *json = res ? json_dumps(res, JSON_COMPACT) : NULL;
+	json_decref(res);
+	if (!json) {
+		unlink(path);
+		job_error(j, "Internal error: out of memory");
+		return;
+	}
+	job_message(j, "Export complete: %lld bytes.", (long long)bytes);
+	job_complete(j, json, path);
+	free(json);
+}
+
+int api_job_answer(struct req *r, const char *type, const struct job_view *v,
+		   const char *filename)
+{
+	static const char *const states[] = {"active", "complete", "error"};
+	struct jsonw *w = req_result(r);
+	jsonw_obj_begin(w);
+	jsonw_key(w, "success");
+	jsonw_bool(w, v->state != JOB_ERROR);
+	jsonw_key(w, "type");
+	jsonw_str(w, type);
+	jsonw_key(w, "at_bookmark");
+	jsonw_str(w, v->bookmark);
+	if (filename) {
+		jsonw_key(w, "filename");
+		jsonw_str(w, filename);
+	}
+	jsonw_key(w, "status");
+	jsonw_str(w, states[v->state]);
+	jsonw_key(w, "messages");
+	jsonw_arr_begin(w);
+	for (size_t i = 0; i < v->nmsgs; i++)
+		jsonw_str(w, v->msgs[i]);
+	if (v->state == JOB_ERROR && v->error)
+		jsonw_str(w, v->error);
+	jsonw_arr_end(w);
+	if (v->state == JOB_ERROR) {
+		jsonw_key(w, "error");
+		jsonw_str(w, v->error ? v->error : "Internal error");
+	}
+	if (v->state == JOB_COMPLETE && v->result_json) {
+		jsonw_key(w, "result");
+		jsonw_raw(w, v->result_json, strlen(v->result_json));
+	}
+	jsonw_obj_end(w);
+	req_done(r);
+	return 0;
+}
+
+/* The options, from the body, into x->opts, and the key telling jobs of
+ * different options apart (arena-owned). */
+static int parse_options(struct req *r, json_t *body, struct export_ctx *x,
+			 const char **key)
+{
+	static const char *const top[] = {"output_format", "dump_options",
+					  "current_bookmark", NULL};
+	static const char *const dopt[] = {"no_data", "no_schema", "tables",
+					   NULL};
+	json_t *fmt = json_object_get(body, "output_format");
+	json_t *o = json_object_get(body, "dump_options");
+	int rc = api_only_fields(r, body, top, "");
+	if (rc)
+		return rc;
+	if (!json_is_string(fmt) ||
+	    strcmp(json_string_value(fmt), "polling") != 0)
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Invalid property: output_format => expected "
+				"\"polling\"");
+	char *k = arena_strdup(&r->arena, "");
+	if (o && !json_is_null(o)) {
+		if (!json_is_object(o))
+			return req_fail(r, D1E_BAD_REQUEST,
+					"Invalid property: dump_options => "
+					"expected an object");
+		if ((rc = api_only_fields(r, o, dopt, "dump_options.")))
+			return rc;
+		static const char *const flags[] = {"no_data", "no_schema"};
+		int *dst[] = {&x->opts.no_data, &x->opts.no_schema};
+		for (int i = 0; i < 2; i++) {
+			json_t *f = json_object_get(o, flags[i]);
+			if (f && !json_is_boolean(f) && !json_is_null(f))
+				return req_fail(r, D1E_BAD_REQUEST,
+						"Invalid property: "
+						"dump_options.%s => expected "
+						"a boolean",
+						flags[i]);
+			*dst[i] = json_is_true(f);
+		}
+		if (x->opts.no_data && x->opts.no_schema)
+			return req_fail(r, D1E_BAD_REQUEST,
+					"Invalid property: dump_options => "
+					"no_data and no_schema together "
+					"leave nothing to export");
+		json_t *t = json_object_get(o, "tables"), *v;
+		size_t i;
+		if (t && !json_is_null(t) &&
+		    (!json_is_array(t) ||
+		     json_array_size(t) > EXPORT_MAX_TABLES))
+			return req_fail(r, D1E_BAD_REQUEST,
+					"Invalid property: dump_options.tables "
+					"=> expected an array of at most %d "
+					"table names",
+					EXPORT_MAX_TABLES);
+		size_t n = json_is_array(t) ? json_array_size(t) : 0;
+		x->tables = calloc(n ? n : 1, sizeof(*x->tables));
+		if (!x->tables)
+			return D1E_NOMEM;
+		json_array_foreach(t, i, v)
+		{
+			if (!json_is_string(v) || json_string_length(v) == 0 ||
+			    json_string_length(v) > 1024 ||
+			    strlen(json_string_value(v)) !=
+				json_string_length(v))
+				return req_fail(r, D1E_BAD_REQUEST,
+						"Invalid property: "
+						"dump_options.tables[%zu] => "
+						"expected a table name",
+						i);
+			x->tables[i] = strdup(json_string_value(v));
+			if (!x->tables[i])
+				return D1E_NOMEM;
+			x->opts.ntables = i + 1;
+			k = k ? arena_printf(&r->arena, "%s\x1f%s", k,
+					     x->tables[i])
+			      : NULL;
+		}
+		x->opts.tables = (const char *const *)x->tables;
+	}
+	*key = k ? arena_printf(&r->arena, "%d%d%s", x->opts.no_data,
+				x->opts.no_schema, k)
+		 : NULL;
+	return *key ? 0 : D1E_NOMEM;
+}
+
+/* Open the export's own connection on a snapshot of h. */
+static int pin(struct dbh *h, struct export_ctx *x, char *bookmark)
+{
+	int on = 1, off = 0;
+	if (sqlite3_open_v2(dbpool_path(h), &x->conn,
+			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
+		return D1E_IO;
+	/* The schema is the user's: nothing in it runs with trust. */
+	sqlite3_db_config(x->conn, SQLITE_DBCONFIG_DEFENSIVE, on, NULL);
+	sqlite3_db_config(x->conn, SQLITE_DBCONFIG_TRUSTED_SCHEMA, off, NULL);
+	sqlite3_db_config(x->conn, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, off,
+			  NULL);
+	sqlite3_busy_timeout(x->conn, 5000);
+	return dbpool_pin_snapshot(h, x->conn, bookmark);
+}
+
+int api_export(struct req *r)
+{
+	struct cat_db db = {0};
+	struct job_view v;
+	struct job *j = NULL;
+	struct dbh *h = NULL;
+	const char *key = NULL;
+	char bookmark[DBPOOL_BOOKMARK_SIZE];
+	json_t *body;
+	struct export_ctx *x = calloc(1, sizeof(*x));
+	int rc = x ? req_json_object(r, 0, &body) : D1E_NOMEM;
+	if (!rc)
+		rc = parse_options(r, body, x, &key);
+	json_t *cur = rc ? NULL : json_object_get(body, "current_bookmark");
+	if (!rc && cur && !json_is_null(cur) && !json_is_string(cur))
+		rc = req_fail(r, D1E_BAD_REQUEST,
+			      "Invalid property: current_bookmark => expected "
+			      "a string");
+	if (!rc)
+		rc = api_find_db(r, &db);
+	if (rc)
+		goto out;
+
+	if (json_is_string(cur)) {
+		j = jobs_find(r->srv->jobs, JOB_EXPORT, db.uuid,
+			      json_string_value(cur), key, 0);
+		if (!j) {
+			rc = req_fail(r, D1E_BAD_REQUEST,
+				      "No export of database %s with these "
+				      "dump_options at bookmark %.64s: it "
+				      "ended over an hour ago or never "
+				      "began; start a new one without "
+				      "current_bookmark",
+				      db.uuid, json_string_value(cur));
+			goto out;
+		}
+		rc = jobs_poll(r->srv->jobs, j, EXPORT_POLL_MS, &r->arena, &v);
+		goto answer;
+	}
+
+	rc = dbpool_acquire(r->srv->pool, db.uuid, &h);
+	if (!rc)
+		rc = pin(h, x, bookmark);
+	if (h)
+		dbpool_release(r->srv->pool, h);
+	if (rc)
+		goto out;
+	snprintf(x->db, sizeof(x->db), "%s", db.uuid);
+	snprintf(x->dir, sizeof(x->dir), "%s",
+		 jobs_dir(r->srv->jobs, JOB_EXPORT));
+	snprintf(x->base_url, sizeof(x->base_url), "%s", r->srv->base_url);
+	x->signer = r->srv->signer;
+	x->ttl_s = jobs_ttl_s(r->srv->jobs);
+	rc = jobs_start(r->srv->jobs, JOB_EXPORT, db.uuid, bookmark, key,
+			export_run, export_free, x, &j);
+	x = NULL; /* the job's now, or freed */
+	if (rc == D1E_BAD_REQUEST)
+		rc = req_fail(r, rc,
+			      "Too many exports and imports are running; "
+			      "try again when one has finished");
+	if (rc)
+		goto out;
+	/* The first answer comes at once: the job has just begun. */
+	rc = jobs_poll(r->srv->jobs, j, 0, &r->arena, &v);
+answer:
+	if (!rc)
+		rc = api_job_answer(r, "export", &v, NULL);
+out:
+	jobs_put(r->srv->jobs, j);
+	if (x)
+		export_free(x);
+	return rc;
+}
+
+int api_export_download(struct req *r)
+{
+	const char *exp, *sig, *why;
+	char path[1400];
+	struct stat st;
+	int rc = req_arg_once(r, "expires", &exp);
+	if (!rc)
+		rc = req_arg_once(r, "sig", &sig);
+	if (rc)
+		return rc;
+	rc = signurl_check(r->srv->signer, "GET", r->path, exp, sig,
+			   util_now_us() / 1000000, &why);
+	if (rc)
+		return req_fail(r, rc, "Invalid signed URL: %s", why);
+	/* Signed by us, so the names are ours; checked all the same. */
+	const char *f = r->file_ref;
+	size_t fl = strlen(f);
+	if (!util_is_uuid(r->db_ref) || fl < 5 ||
+	    strcmp(f + fl - 4, ".sql") != 0 ||
+	    strspn(f, "0123456789abcdef-") != fl - 4 ||
+	    strncmp(f, r->db_ref, strlen(r->db_ref)) != 0)
+		return req_fail(r, D1E_BAD_SIGNATURE,
+				"Invalid signed URL: not an export file");
+	snprintf(path, sizeof(path), "%s/%s",
+		 jobs_dir(r->srv->jobs, JOB_EXPORT), f);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return req_fail(r, D1E_NOT_FOUND,
+				"The export file %s is gone (exports are kept "
+				"for an hour)",
+				f);
+	}
+	req_file(r, fd, (uint64_t)st.st_size, "application/sql");
+	return 0;
+}
