@@ -59,6 +59,10 @@ int api_job_answer(struct req *r, const char *type, const struct job_view *v,
 		   const char *filename);
 
 /* api_graphql.c: the analytics endpoint wrangler d1 info asks. */
+/* Time travel (api_timetravel.c). */
+int api_tt_bookmark(struct req *r);
+int api_tt_restore(struct req *r);
+
 int api_graphql(struct req *r);
 
 #endif

@@ -37,6 +37,10 @@
 
 struct export_ctx {
 	sqlite3 *conn; /* in the pinned read transaction */
+	/* The database stays acquired while conn is open, so that a restore
+	 * (which rewrites the file with every connection closed) waits. */
+	struct dbpool *pool;
+	struct dbh *h;
 	char db[40];
 	char dir[1100];
 	char base_url[600];
@@ -47,13 +51,24 @@ struct export_ctx {
 	struct job *job;
 };
 
-static void export_free(void *arg)
+/* End the snapshot and let the database go. */
+static void close_snapshot(struct export_ctx *x)
 {
-	struct export_ctx *x = arg;
 	if (x->conn) {
 		sqlite3_exec(x->conn, "COMMIT", NULL, NULL, NULL);
 		sqlite3_close(x->conn);
+		x->conn = NULL;
 	}
+	if (x->h) {
+		dbpool_release(x->pool, x->h);
+		x->h = NULL;
+	}
+}
+
+static void export_free(void *arg)
+{
+	struct export_ctx *x = arg;
+	close_snapshot(x);
 	for (size_t i = 0; i < x->opts.ntables; i++)
 		free(x->tables[i]);
 	free(x->tables);
@@ -92,9 +107,7 @@ static void export_run(struct job *j, void *arg)
 		snprintf(err, sizeof(err), "Could not write the export file");
 	}
 	/* The snapshot is no longer needed: let checkpoints move on. */
-	sqlite3_exec(x->conn, "COMMIT", NULL, NULL, NULL);
-	sqlite3_close(x->conn);
-	x->conn = NULL;
+	close_snapshot(x);
 	if (!rc && rename(part, path) != 0) {
 		rc = D1E_IO;
 		snprintf(err, sizeof(err), "Could not write the export file");
@@ -308,10 +321,11 @@ int api_export(struct req *r)
 	}
 
 	rc = dbpool_acquire(r->srv->pool, db.uuid, &h);
-	if (!rc)
-		rc = pin(h, x, bookmark);
-	if (h)
-		dbpool_release(r->srv->pool, h);
+	if (rc)
+		goto out;
+	x->pool = r->srv->pool;
+	x->h = h; /* released by close_snapshot() */
+	rc = pin(h, x, bookmark);
 	if (rc)
 		goto out;
 	snprintf(x->db, sizeof(x->db), "%s", db.uuid);

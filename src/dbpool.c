@@ -44,6 +44,7 @@
 
 #include "apierr.h"
 #include "dbfile.h"
+#include "history.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -53,6 +54,7 @@
 
 #define DBPOOL_MAX_READERS	16
 #define DBPOOL_CHECKPOINT_PAGES 1000
+#define DBPOOL_MAX_HELD		64
 
 /* The statements of the group protocol, run for every job. */
 enum {
@@ -86,10 +88,11 @@ struct dbh {
 	struct dbh *prev, *next; /* LRU list, most recent first; pool->mu */
 
 	pthread_mutex_t mu;
-	/* Held across each commit and the update of seq, so a reader can pin
-	 * a snapshot together with the commit it shows. */
+	/* Held across each commit and its capture into the history, so a
+	 * reader can pin a snapshot together with the commit it shows. */
 	pthread_mutex_t commit_mu;
-	int64_t seq;	    /* commits so far; commit_mu */
+	struct hist *hist; /* commit_mu */
+	int hist_behind;   /* a capture failed: no checkpoint until one works */
 	pthread_cond_t rcv; /* a reader slot freed, for one reader waiting */
 	sqlite3 *writer;
 	void *writer_ctx;
@@ -113,7 +116,10 @@ struct dbpool {
 	dbpool_teardown_fn teardown;
 	void *setup_ctx;
 	pthread_mutex_t mu;
-	pthread_cond_t cv; /* signalled when a dbh's refs drop */
+	pthread_cond_t
+	    cv; /* signalled when a dbh's refs drop, or a hold ends */
+	/* Databases held closed by dbpool_exclusive(); "" is a free slot. */
+	char held[DBPOOL_MAX_HELD][40];
 	struct dbh *head, *tail;
 };
 
@@ -154,9 +160,14 @@ static void dbh_close(struct dbh *h)
 		close_conn(h->pool, h->readers[i], h->reader_ctx[i]);
 	for (int i = 0; i < CTL__COUNT; i++)
 		sqlite3_finalize(h->ctl[i]);
-	/* The writer last: closing the last connection checkpoints the WAL
-	 * into the database file. */
+	/* The writer last. Its WAL is checkpointed (and emptied) only once
+	 * the history holding its frames is durable; otherwise the frames
+	 * stay in the WAL for the next open to capture. */
+	if (h->writer && h->hist && !h->hist_behind && !hist_sync(h->hist))
+		sqlite3_wal_checkpoint_v2(
+		    h->writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	close_conn(h->pool, h->writer, h->writer_ctx);
+	hist_free(h->hist);
 	pthread_mutex_destroy(&h->mu);
 	pthread_mutex_destroy(&h->commit_mu);
 	pthread_cond_destroy(&h->rcv);
@@ -232,6 +243,11 @@ static int open_conn(struct dbpool *p, const char *path, int writer,
 			      NULL, NULL, NULL) == SQLITE_OK
 		     ? 0
 		     : D1E_IO;
+	/* Only d1d checkpoints (see after_commit), never a closing
+	 * connection: frames must reach the history first. */
+	if (!rc && writer)
+		sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+				  NULL);
 	if (!rc && p->setup)
 		rc = p->setup(db, writer, p->setup_ctx, cctx);
 	if (rc) {
@@ -253,12 +269,88 @@ static int on_wal(void *ud, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+/* Bring the history up to date with the database as found on disk: its
+ * first base image, or the commits a crash left only in the WAL. Then the
+ * WAL can be emptied. */
+static int hist_catch_up(struct dbh *h)
+{
+	int log = 0, ckpt = 0, rc = 0;
+	if (!hist_has_base(h->hist)) {
+		if (sqlite3_wal_checkpoint_v2(h->writer, NULL,
+					      SQLITE_CHECKPOINT_TRUNCATE, NULL,
+					      NULL) != SQLITE_OK)
+			return D1E_IO;
+		return hist_make_base(h->hist);
+	}
+	/* A passive checkpoint runs WAL recovery and tells its size; it
+	 * leaves the frames in the WAL. */
+	if (sqlite3_wal_checkpoint_v2(h->writer, NULL,
+				      SQLITE_CHECKPOINT_PASSIVE, &log,
+				      &ckpt) != SQLITE_OK)
+		return D1E_IO;
+	if (log > 0)
+		rc = hist_capture(h->hist, log);
+	if (rc >= 0)
+		rc = hist_sync(h->hist);
+	if (!rc && sqlite3_wal_checkpoint_v2(h->writer, NULL,
+					     SQLITE_CHECKPOINT_TRUNCATE, NULL,
+					     NULL) != SQLITE_OK)
+		rc = D1E_IO;
+	return rc < 0 ? rc : 0;
+}
+
+/* Open a database: its history first (which may finish an interrupted
+ * restore in the file), then its writer. *out is freed by dbh_close(). */
+static int dbh_open(struct dbpool *p, const char *uuid, struct dbh **out)
+{
+	char dir[4096];
+	struct dbh *h = calloc(1, sizeof(*h));
+	int rc;
+	*out = NULL;
+	if (!h)
+		return D1E_NOMEM;
+	snprintf(h->uuid, sizeof(h->uuid), "%s", uuid);
+	h->pool = p;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_mutex_init(&h->commit_mu, NULL);
+	pthread_cond_init(&h->rcv, NULL);
+	rc = dbfile_path(p->data_dir, uuid, h->path, sizeof(h->path));
+	if (!rc)
+		rc = dbfile_dir(p->data_dir, uuid, dir, sizeof(dir));
+	if (!rc)
+		rc = hist_open(dir, uuid, &h->hist);
+	if (!rc)
+		rc = open_conn(p, h->path, 1, &h->writer, &h->writer_ctx);
+	if (!rc) /* replaces autocheckpoint, which is off */
+		sqlite3_wal_hook(h->writer, on_wal, h);
+	if (!rc)
+		rc = hist_catch_up(h);
+	if (rc) {
+		h->hist_behind = 1; /* close without a checkpoint */
+		dbh_close(h);
+		return rc;
+	}
+	*out = h;
+	return 0;
+}
+
+/* Is uuid held by dbpool_exclusive()? Caller holds p->mu. */
+static int held(const struct dbpool *p, const char *uuid)
+{
+	for (int i = 0; i < DBPOOL_MAX_HELD; i++)
+		if (p->held[i][0] && strcmp(p->held[i], uuid) == 0)
+			return 1;
+	return 0;
+}
+
 int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out)
 {
 	struct dbh *h;
 	int rc = 0;
 	*out = NULL;
 	pthread_mutex_lock(&p->mu);
+	while (held(p, uuid))
+		pthread_cond_wait(&p->cv, &p->mu);
 	for (h = p->head; h; h = h->next)
 		if (strcmp(h->uuid, uuid) == 0)
 			break;
@@ -268,26 +360,9 @@ int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out)
 		h->refs++;
 		goto out;
 	}
-	h = calloc(1, sizeof(*h));
-	if (!h) {
-		rc = D1E_NOMEM;
+	rc = dbh_open(p, uuid, &h);
+	if (rc)
 		goto out;
-	}
-	snprintf(h->uuid, sizeof(h->uuid), "%s", uuid);
-	h->pool = p;
-	pthread_mutex_init(&h->mu, NULL);
-	pthread_mutex_init(&h->commit_mu, NULL);
-	pthread_cond_init(&h->rcv, NULL);
-	rc = dbfile_path(p->data_dir, uuid, h->path, sizeof(h->path));
-	if (!rc)
-		rc = open_conn(p, h->path, 1, &h->writer, &h->writer_ctx);
-	if (!rc) /* replaces autocheckpoint, which is off */
-		sqlite3_wal_hook(h->writer, on_wal, h);
-	if (rc) {
-		dbh_close(h);
-		h = NULL;
-		goto out;
-	}
 	h->refs = 1;
 	lru_push(p, h);
 	/* Close idle databases beyond the bound, oldest first. */
@@ -332,6 +407,79 @@ void dbpool_forget(struct dbpool *p, const char *uuid)
 		pthread_cond_wait(&p->cv, &p->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
+}
+
+int dbpool_exclusive(struct dbpool *p, const char *uuid,
+		     int (*fn)(struct hist *hist, void *ctx), void *ctx)
+{
+	char dir[4096];
+	struct dbh *h;
+	struct hist *hist = NULL;
+	int slot = -1, rc;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		slot = -1;
+		for (int i = 0; i < DBPOOL_MAX_HELD && slot < 0; i++)
+			if (!p->held[i][0])
+				slot = i;
+		if (slot >= 0 && !held(p, uuid))
+			break;
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	snprintf(p->held[slot], sizeof(p->held[slot]), "%s", uuid);
+	/* Requests in flight finish first; new ones wait for the hold. */
+	for (;;) {
+		for (h = p->head; h; h = h->next)
+			if (strcmp(h->uuid, uuid) == 0)
+				break;
+		if (!h)
+			break;
+		if (h->refs == 0) {
+			lru_unlink(p, h);
+			dbh_close(h);
+			break;
+		}
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+
+	/* Open it once more, alone: that captures what a crash may have
+	 * left in the WAL, and the WAL must end empty, so that the file
+	 * alone is the database. */
+	rc = dbh_open(p, uuid, &h);
+	if (!rc) {
+		int log = -1, ckpt = -1;
+		if (hist_sync(h->hist) ||
+		    sqlite3_wal_checkpoint_v2(h->writer, NULL,
+					      SQLITE_CHECKPOINT_TRUNCATE, &log,
+					      &ckpt) != SQLITE_OK ||
+		    log != 0)
+			rc = D1E_IO;
+		dbh_close(h);
+	}
+	if (!rc)
+		rc = dbfile_dir(p->data_dir, uuid, dir, sizeof(dir));
+	if (!rc)
+		rc = hist_open(dir, uuid, &hist);
+	if (!rc)
+		rc = fn(hist, ctx);
+	hist_free(hist);
+
+	pthread_mutex_lock(&p->mu);
+	p->held[slot][0] = 0;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+int dbpool_bookmark_at(struct dbh *h, int64_t time_ms, char *out,
+		       const char **msg)
+{
+	pthread_mutex_lock(&h->commit_mu);
+	int rc = hist_bookmark_at(h->hist, time_ms, out, msg);
+	pthread_mutex_unlock(&h->commit_mu);
+	return rc;
 }
 
 int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx)
@@ -400,8 +548,13 @@ static int ctl(struct dbh *h, int which)
 static void after_commit(struct dbh *h)
 {
 	int log = 0, ckpt = 0;
+	/* Time travel: the commit's frames into the history. A failure
+	 * loses nothing (the frames stay in the WAL, and the next capture
+	 * takes them), but no checkpoint may run until a capture works. */
+	h->hist_behind = hist_capture(h->hist, h->wal_frames) < 0;
 	/* Most commits leave the WAL small: no checkpoint, no second fsync. */
-	if (h->wal_frames <= DBPOOL_CHECKPOINT_PAGES)
+	if (h->wal_frames <= DBPOOL_CHECKPOINT_PAGES || h->hist_behind ||
+	    hist_sync(h->hist))
 		return;
 	if (sqlite3_wal_checkpoint_v2(h->writer, NULL,
 				      SQLITE_CHECKPOINT_PASSIVE, &log,
@@ -425,7 +578,6 @@ static int commit_group(struct dbh *h)
 		pthread_mutex_unlock(&h->commit_mu);
 		return rc;
 	}
-	h->seq++;
 	after_commit(h);
 	pthread_mutex_unlock(&h->commit_mu);
 	return 0;
@@ -440,10 +592,8 @@ static int run_alone(struct dbh *h, struct wjob *j)
 	j->rc = j->fn(h->writer, h->writer_ctx, j->ctx);
 	if (!sqlite3_get_autocommit(h->writer))
 		exec0(h->writer, "ROLLBACK");
-	if (!j->rc) {
-		h->seq++;
+	if (!j->rc)
 		after_commit(h);
-	}
 	pthread_mutex_unlock(&h->commit_mu);
 	return !j->rc;
 }
@@ -620,8 +770,7 @@ void dbpool_import_end(struct dbh *h)
 /* Caller holds commit_mu. */
 static void format_bookmark(const struct dbh *h, char *out)
 {
-	snprintf(out, DBPOOL_BOOKMARK_SIZE, "%08x-%08x-%08x-%032x",
-		 (unsigned)(h->seq >> 32), (unsigned)h->seq, 0u, 0u);
+	hist_bookmark(h->hist, out);
 }
 
 int dbpool_bookmark(struct dbh *h, char *out)

@@ -86,6 +86,20 @@ int dbpool_bookmark(struct dbh *h, char *out);
  * ends the transaction (COMMIT) when done. Returns 0 or a D1E_* error. */
 int dbpool_pin_snapshot(struct dbh *h, sqlite3 *conn, char *bookmark);
 
+/* The bookmark of the last commit at or before time_ms (Unix ms); a time
+ * before the history begins is D1E_BAD_REQUEST with *msg (static). */
+int dbpool_bookmark_at(struct dbh *h, int64_t time_ms, char *out,
+		       const char **msg);
+
+struct hist;
+/* Run fn with the database closed by everyone: requests in flight (and
+ * exports, which hold it) finish first, new ones wait until fn returns.
+ * fn gets the database's history, with the file whole (WAL empty); it may
+ * rewrite the file (a restore). The next acquire opens it afresh. Returns
+ * what fn returns, or a D1E_* error. */
+int dbpool_exclusive(struct dbpool *p, const char *uuid,
+		     int (*fn)(struct hist *hist, void *ctx), void *ctx);
+
 /* The database file's path; valid while h is acquired. */
 const char *dbpool_path(const struct dbh *h);
 

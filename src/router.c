@@ -35,6 +35,10 @@ static const struct route routes[] = {
     /* Exports are reads; a read-only token may make them. */
     {"POST", "accounts/:account/d1/database/:db/export", api_export,
      ROUTE_AUTH},
+    {"GET", "accounts/:account/d1/database/:db/time_travel/bookmark",
+     api_tt_bookmark, ROUTE_AUTH},
+    {"POST", "accounts/:account/d1/database/:db/time_travel/restore",
+     api_tt_restore, ROUTE_AUTH | ROUTE_WRITE},
     {"POST", "accounts/:account/d1/database/:db/import", api_import,
      ROUTE_AUTH | ROUTE_WRITE},
     /* Signed URLs: the signature is the credential. */
