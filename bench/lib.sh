@@ -7,11 +7,15 @@
 
 BENCH_SEED_SQL="CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 100000) INSERT INTO t SELECT x, hex(randomblob(16)) FROM c"
 
+# D1D (default ./build/d1d, built here) and DATA (default $WORK/data) pick
+# another binary and data dir.
 d1d_seeded() {
-	make -s build/d1d
-	./build/d1d serve --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$WORK/d1d.out" 2>/dev/null &
-	for _ in $(seq 50); do grep -q listening "$WORK/d1d.out" && break; sleep 0.1; done
-	eval "$(grep ^export "$WORK/d1d.out")"
+	[ -n "${D1D:-}" ] || make -s build/d1d
+	local out="${DATA:-$WORK/data}.out"
+	"${D1D:-./build/d1d}" serve --listen 127.0.0.1:0 --data-dir "${DATA:-$WORK/data}" >"$out" 2>/dev/null &
+	D1D_PID=$!
+	for _ in $(seq 50); do grep -q listening "$out" && break; sleep 0.1; done
+	eval "$(grep ^export "$out")"
 	DB="$CLOUDFLARE_API_BASE_URL/accounts/$CLOUDFLARE_ACCOUNT_ID/d1/database"
 	AUTH="Authorization: Bearer $CLOUDFLARE_API_TOKEN"
 	curl -sf -H "$AUTH" -d '{"name":"bench"}' "$DB" >/dev/null

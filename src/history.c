@@ -302,13 +302,16 @@ static int load_log(struct hist *h)
 	uint64_t off = 0;
 	if (fstat(h->log_fd, &st) != 0)
 		return D1E_IO;
+	if (!h->has_base && st.st_size > 0)
+		return D1E_IO; /* commits without a base: unusable, keep them */
 	while (off + REC_HDR + 8 <= (uint64_t)st.st_size) {
 		unsigned char b[REC_HDR];
 		struct hrec r = {0};
 		if (read_full(h->log_fd, b, REC_HDR, off) || parse_hdr(b, &r))
 			break;
 		r.off = off;
-		if (r.seq != (int64_t)h->nrecs + 1 ||
+		if (r.seq != (int64_t)h->nrecs + 1 || r.kind == KIND_BASE ||
+		    get32(b + 28) != h->page_size ||
 		    off + rec_len(&r) > (uint64_t)st.st_size)
 			break;
 		int rc = push_rec(h, &r);
@@ -349,11 +352,18 @@ static int load_base(struct hist *h)
 	int rc;
 	if (fd < 0)
 		return errno == ENOENT ? 0 : D1E_IO;
-	rc = read_full(fd, b, REC_HDR, 0);
+	struct stat st;
+	uint32_t ps = 0;
+	rc = fstat(fd, &st) == 0 ? read_full(fd, b, REC_HDR, 0) : D1E_IO;
 	if (!rc)
 		rc = parse_hdr(b, &h->base);
-	if (!rc && h->base.kind != KIND_BASE)
-		rc = D1E_IO;
+	if (!rc) {
+		ps = get32(b + 28);
+		if (h->base.kind != KIND_BASE || h->base.seq != 0 ||
+		    rec_len(&h->base) > (uint64_t)st.st_size || ps < 512 ||
+		    ps > 65536 || (ps & (ps - 1)))
+			rc = D1E_IO;
+	}
 	if (!rc)
 		rc = verify_rec(h, fd, &h->base, NULL);
 	close(fd);
@@ -363,7 +373,7 @@ static int load_base(struct hist *h)
 		return rc;
 	}
 	h->has_base = 1;
-	h->page_size = get32(b + 28);
+	h->page_size = ps;
 	return 0;
 }
 
@@ -399,8 +409,6 @@ int hist_open(const char *dir, const char *uuid, struct hist **out)
 	rc = load_base(h);
 	if (!rc)
 		rc = load_log(h);
-	if (!rc && h->nrecs && !h->has_base)
-		rc = D1E_IO; /* commits without a base: unusable */
 	if (!rc)
 		rc = recover_journal(h);
 out:
@@ -1060,6 +1068,16 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 	}
 	int64_t tseq = target->seq;
 	uint32_t T = target->db_pages, ps = h->page_size;
+	/* Every page of the target is in the base or some record up to it:
+	 * a size beyond that is a corrupt history (and no reason to allocate
+	 * for it). */
+	uint64_t avail = h->base.db_pages;
+	for (int64_t i = 0; i < tseq; i++)
+		avail += h->recs[i].n;
+	if (T > avail) {
+		fprintf(stderr, "d1d: %s: history is inconsistent\n", h->uuid);
+		return D1E_IO;
+	}
 	format_bookmark(last_rec(h), prevbm);
 
 	plan.db_fd = open(h->db_path, O_RDWR | O_CLOEXEC);

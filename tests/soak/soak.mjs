@@ -232,7 +232,7 @@ export async function soak(opts = {}) {
 		// readers open as they are first needed, so the count may climb
 		// towards that bound, never past it, and scratch databases that
 		// were deleted must be closed.
-		const bound = files0 + ndbs * (2 * (1 + 4) + 1) + 16;
+		const bound = files0 + ndbs * (2 * (1 + 4) + 3) + 16;
 		figures.filesBound = bound;
 		assert.ok(last.files <= bound + 3 * 11, `open files under load: ${last.files} (bound ${bound})`);
 		assert.ok(after.files <= bound, `open files when idle: ${after.files} (bound ${bound})`);
