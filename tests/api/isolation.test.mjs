@@ -13,7 +13,7 @@
 // A route is one row of ROUTES: {name, method, path(acct, ref) where ref is
 // the :db segment (undefined for account-level routes), body (object or a
 // function of the database's name), writes (does it change anything?)}.
-// Routes added later (export, import, time travel) go into the table.
+// Every route that names a database is in the table.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -33,6 +33,11 @@ const ROUTES = [
 	{ name: 'raw (read)', method: 'POST', path: (a, d) => `/accounts/${a}/d1/database/${d}/raw`, body: { sql: 'SELECT * FROM t' }, db: true, writes: false },
 	{ name: 'raw (write)', method: 'POST', path: (a, d) => `/accounts/${a}/d1/database/${d}/raw`, body: { sql: 'DELETE FROM t' }, db: true, writes: true },
 	{ name: 'query batch (write)', method: 'POST', path: (a, d) => `/accounts/${a}/d1/database/${d}/query`, body: { batch: [{ sql: 'SELECT 1' }, { sql: 'DROP TABLE t' }] }, db: true, writes: true },
+	{ name: 'time travel bookmark', method: 'GET', path: (a, d) => `/accounts/${a}/d1/database/${d}/time_travel/bookmark`, db: true, writes: false },
+	{ name: 'time travel bookmark at', method: 'GET', path: (a, d) => `/accounts/${a}/d1/database/${d}/time_travel/bookmark?timestamp=2999-01-01T00:00:00Z`, db: true, writes: false },
+	{ name: 'time travel restore', method: 'POST', path: (a, d) => `/accounts/${a}/d1/database/${d}/time_travel/restore?timestamp=2999-01-01T00:00:00Z`, body: '', db: true, writes: true },
+	{ name: 'export', method: 'POST', path: (a, d) => `/accounts/${a}/d1/database/${d}/export`, body: { output_format: 'polling' }, db: true, writes: false },
+	{ name: 'import init', method: 'POST', path: (a, d) => `/accounts/${a}/d1/database/${d}/import`, body: { action: 'init', etag: 'd41d8cd98f00b204e9800998ecf8427e' }, db: true, writes: true },
 ];
 
 // SQL that changes something, each sent by a read-only token to /query and
