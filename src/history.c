@@ -509,8 +509,9 @@ static int b_end(struct hist *h, struct builder *b, struct hrec *r)
 	if (rc)
 		return rc;
 	memset(b->buf + b->len, 0, total - b->len);
+	static const unsigned char magic[4] = {'D', '1', 'H', 'R'};
 	unsigned char *p = b->buf;
-	memcpy(p, "D1HR", 4);
+	memcpy(p, magic, sizeof(magic));
 	put32(p + 4, r->kind);
 	put64(p + 8, (uint64_t)r->seq);
 	put64(p + 16, (uint64_t)r->time_ms);
@@ -848,7 +849,7 @@ int hist_parse_time(const char *s, int64_t *ms)
 			return D1E_BAD_REQUEST;
 		if (hh > 23 || mm > 59)
 			return D1E_BAD_REQUEST;
-		off = sign * (hh * 3600 + mm * 60);
+		off = (int64_t)sign * (hh * 3600 + mm * 60);
 	}
 	if (*p)
 		return D1E_BAD_REQUEST;
@@ -929,7 +930,7 @@ out:
 static int read_pgnos(int fd, const struct hrec *r, uint32_t **out)
 {
 	size_t len = (size_t)r->n * 4;
-	unsigned char *b = malloc(len + 4);
+	unsigned char *b = calloc(1, len + 4);
 	uint32_t *p = malloc(((size_t)r->n + 1) * 4);
 	int rc = b && p ? read_full(fd, b, len, r->off + REC_HDR) : D1E_NOMEM;
 	for (uint32_t i = 0; !rc && i < r->n; i++)
@@ -996,9 +997,9 @@ static int recover_journal(struct hist *h)
 		goto out;
 	}
 	for (uint32_t i = 0; !rc && i < n; i++)
-		rc = write_full(db, buf + imgs + (size_t)i * ps, ps,
-				(uint64_t)(get32(buf + JNL_HDR + 4 * i) - 1) *
-				    ps);
+		rc = write_full(
+		    db, buf + imgs + (size_t)i * ps, ps,
+		    (uint64_t)(get32(buf + JNL_HDR + 4 * (size_t)i) - 1) * ps);
 	if (!rc && (ftruncate(db, (off_t)old_pages * ps) != 0 || fsync(db)))
 		rc = D1E_IO;
 	if (rc)
@@ -1146,7 +1147,8 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		rc = D1E_NOMEM;
 		goto out;
 	}
-	memcpy(jbuf, "D1RJ", 4);
+	static const unsigned char jmagic[4] = {'D', '1', 'R', 'J'};
+	memcpy(jbuf, jmagic, sizeof(jmagic));
 	put32(jbuf + 4, ps);
 	put64(jbuf + 8, (uint64_t)h->nrecs + 1);
 	put32(jbuf + 16, C);

@@ -34,9 +34,9 @@ static void put(const char *name, const uint8_t *p, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t page[4096] = {'S', 'Q', 'L', 'i', 't', 'e', ' ',
-					   'f', 'o', 'r', 'm', 'a', 't', ' ',
-					   '3', 0,   0x10, 0};
+	static const uint8_t page[4096] = {'S', 'Q', 'L', 'i', 't',  'e',
+					   ' ', 'f', 'o', 'r', 'm',  'a',
+					   't', ' ', '3', 0,   0x10, 0};
 	struct hist *h;
 	char bm[HIST_BOOKMARK_SIZE], nb[HIST_BOOKMARK_SIZE],
 	    pb[HIST_BOOKMARK_SIZE];
