@@ -38,8 +38,13 @@ LUA
 }
 
 echo "== 1. INSERT, 64 connections, synchronous=FULL, ${SECS}s each"
-OFF=$(insert_rps "$WORK/base/build/d1d" "$WORK/off"); kill $D1D_PID; wait $D1D_PID 2>/dev/null || true
+OFF=$(insert_rps "$WORK/base/build/d1d" "$WORK/off")
+pkill -f -- "--data-dir $WORK/off" || true
 ON=$(insert_rps ./build/d1d "$WORK/on")
+# The subshell above started it: find its address again.
+eval "$(grep ^export "$WORK/on.out")"
+DB="$CLOUDFLARE_API_BASE_URL/accounts/$CLOUDFLARE_ACCOUNT_ID/d1/database"
+AUTH="Authorization: Bearer $CLOUDFLARE_API_TOKEN"
 echo "   without history ($(git log --format=%h -1 "$BASE_REV")): $OFF req/s"
 echo "   with history:                 $ON req/s   (ratio $(awk "BEGIN{printf \"%.2f\", $ON/$OFF}"))"
 UUID=$(curl -sf -H "$AUTH" "$DB/bench" | sed 's/.*"uuid":"\([^"]*\)".*/\1/')

@@ -31,16 +31,23 @@
  *   40  4  WAL salt-1 of the frames captured (0: none)
  *   44  4  WAL salt-2
  *   48  4  the last WAL frame of the commit (0: none)
- *   52  4  zero
+ *   52  4  pages per block: 16
  *   56     n page numbers, 4 bytes each, ascending; zero-padded to 8 bytes
- *   ..     zlen bytes: one zstd frame of the n page images, in the order of
- *          the page numbers; zero-padded to 8 bytes
- *   ..  8  checksum: two 32-bit sums s0, s1 over every 8 bytes before it
- *          (little-endian words x0, x1: s0 += x0 + s1; s1 += x1 + s0), as
- *          SQLite's wal.c does.
- * Loading walks the headers and verifies the whole of the last record; a
- * torn or corrupt tail (a crash in an append) is cut off. Records used by
- * a restore are verified whole before they are trusted.
+ *   ..     ceil(n/16) block lengths, 4 bytes each; zero-padded to 8 bytes
+ *   ..  8  checksum of the head (everything above): two 32-bit sums s0,
+ *          s1 over its 8-byte units (little-endian words x0, x1:
+ *          s0 += x0 + s1; s1 += x1 + s0), as SQLite's wal.c does
+ *   ..     zlen bytes: the blocks, each one zstd frame (with zstd's own
+ *          content checksum) of 16 page images (fewer in the last), in
+ *          the order of the page numbers; zero-padded to 8 bytes.
+ * A restore reads a record's head and decompresses only the blocks that
+ * hold pages it needs, so reading one page costs one block, not the whole
+ * commit.
+ * Loading walks the headers and verifies the whole of the last record (its
+ * head and every block); a torn or corrupt tail (a crash in an append) is
+ * cut off. A restore verifies the head of each record it uses and each
+ * block it decompresses; a mismatch fails the restore, and the journal
+ * puts back what it had written.
  *
  * Bookmarks: "%08x-%08x-%08x-%032x": the commit number (high, low 32
  * bits), the commit time in Unix seconds (low 32 bits), and the first 16
@@ -67,8 +74,9 @@
  * commits therefore always describe db.sqlite.
  *
  * Not done yet: periodic base images and retention (the log grows without
- * bound and every commit stays restorable); records are read whole into
- * memory when captured.
+ * bound and every commit stays restorable); a record is built whole in
+ * memory (compressed) before it is appended, so one huge commit (or the
+ * base image of a huge database) costs its compressed size in memory.
  *
  * Locking: none inside. A struct hist belongs to one database's dbh and
  * is used under its writer's commit lock, or with the database closed.
@@ -78,6 +86,7 @@
 #include "apierr.h"
 #include "util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/sha.h>
@@ -95,6 +104,7 @@
 #define KIND_RESTORE 2
 #define WAL_HDR	     32
 #define FRAME_HDR    24
+#define BLOCK_PAGES  16
 
 struct hrec {
 	int64_t seq, time_ms;
@@ -110,6 +120,8 @@ struct hist {
 	char db_path[4200], wal_path[4200], log_path[4200], base_path[4200];
 	char hdir[4200], journal_path[4200];
 	int log_fd, wal_fd;
+	ZSTD_CCtx *cctx; /* reused by every record built */
+	ZSTD_DCtx *dctx;
 	uint32_t page_size;
 	int has_base;
 	struct hrec base;
@@ -161,9 +173,20 @@ static void cksum(const unsigned char *p, size_t len, uint32_t *s0,
 	}
 }
 
+static size_t nblocks(const struct hrec *r)
+{
+	return ((size_t)r->n + BLOCK_PAGES - 1) / BLOCK_PAGES;
+}
+
+/* The head: header, page numbers, block lengths, checksum. */
+static size_t head_len(const struct hrec *r)
+{
+	return REC_HDR + pad8((size_t)r->n * 4) + pad8(nblocks(r) * 4) + 8;
+}
+
 static size_t rec_len(const struct hrec *r)
 {
-	return REC_HDR + pad8((size_t)r->n * 4) + pad8(r->zlen) + 8;
+	return head_len(r) + pad8(r->zlen);
 }
 
 static int64_t now_ms(void)
@@ -242,15 +265,17 @@ static int parse_hdr(const unsigned char *b, struct hrec *r)
 	r->salt1 = get32(b + 40);
 	r->salt2 = get32(b + 44);
 	r->wal_frame = get32(b + 48);
-	return r->kind <= KIND_RESTORE ? 0 : D1E_IO;
+	return r->kind <= KIND_RESTORE && get32(b + 52) == BLOCK_PAGES ? 0
+									: D1E_IO;
 }
 
-/* Read the whole record r from fd and verify its checksum; fill its tag.
- * *out (malloc'd, freed by the caller) holds it when out is given. */
+/* Read the head of record r from fd and verify its checksum; fill its
+ * tag. *out (malloc'd, freed by the caller) holds the head when out is
+ * given. The page images are checked by zstd as they are decompressed. */
 static int verify_rec(struct hist *h, int fd, struct hrec *r,
 		      unsigned char **out)
 {
-	size_t len = rec_len(r);
+	size_t len = head_len(r);
 	unsigned char *buf = malloc(len);
 	uint32_t s0 = 0, s1 = 0;
 	int rc;
@@ -276,11 +301,16 @@ static int verify_rec(struct hist *h, int fd, struct hrec *r,
 static int read_tag(struct hist *h, int fd, struct hrec *r)
 {
 	unsigned char t[8];
-	int rc = read_full(fd, t, 8, r->off + rec_len(r) - 8);
+	int rc = read_full(fd, t, 8, r->off + head_len(r) - 8);
 	if (!rc)
 		make_tag(h, r->seq, get32(t), get32(t + 4), r->tag);
 	return rc;
 }
+
+static int each_page(struct hist *h, int fd, struct hrec *r,
+		     int (*put)(void *ctx, uint32_t pgno,
+				const unsigned char *page),
+		     int (*wanted)(void *ctx, uint32_t pgno), void *ctx);
 
 static int push_rec(struct hist *h, const struct hrec *r)
 {
@@ -322,7 +352,8 @@ static int load_log(struct hist *h)
 	/* Verify the last record whole; cut off what is not a record. */
 	while (h->nrecs) {
 		struct hrec *last = &h->recs[h->nrecs - 1];
-		if (!verify_rec(h, h->log_fd, last, NULL))
+		/* The last append may be torn: check its pages too. */
+		if (!each_page(h, h->log_fd, last, NULL, NULL, NULL))
 			break;
 		off = last->off;
 		h->nrecs--;
@@ -428,6 +459,8 @@ void hist_free(struct hist *h)
 		close(h->log_fd);
 	if (h->wal_fd >= 0)
 		close(h->wal_fd);
+	ZSTD_freeCCtx(h->cctx);
+	ZSTD_freeDCtx(h->dctx);
 	free(h->recs);
 	free(h);
 }
@@ -437,80 +470,96 @@ int hist_has_base(const struct hist *h)
 	return h->has_base;
 }
 
-/* Build a record of n pages; page i's image comes from get(i). The record
- * (malloc'd, *len bytes) is freed by the caller. */
+/* Builds one record in memory: page images go in one at a time and are
+ * compressed BLOCK_PAGES at a time, each block its own zstd frame with a
+ * checksum, so that a restore decompresses only the blocks it needs. */
 struct builder {
-	ZSTD_CCtx *z;
-	unsigned char *buf;
-	size_t len, cap;
+	ZSTD_CCtx *z; /* the history's, reused */
+	uint32_t n, ps, fed;
+	unsigned char *head;  /* header and page numbers, then the rest */
+	unsigned char *blk;   /* the block being filled */
+	unsigned char *pay;   /* compressed blocks */
+	size_t pay_len, pay_cap;
+	uint32_t *blk_len;    /* compressed size of each block */
+	unsigned char *buf;   /* the record, after b_end() */
+	size_t len;
 };
 
-static int b_reserve(struct builder *b, size_t more)
-{
-	if (b->len + more <= b->cap)
-		return 0;
-	size_t cap = b->cap ? b->cap : 65536;
-	while (cap < b->len + more)
-		cap *= 2;
-	unsigned char *n = realloc(b->buf, cap);
-	if (!n)
-		return D1E_NOMEM;
-	b->buf = n;
-	b->cap = cap;
-	return 0;
-}
-
-static int b_begin(struct builder *b, const uint32_t *pgnos, uint32_t n)
+static int b_begin(struct hist *h, struct builder *b, const uint32_t *pgnos,
+		   uint32_t n)
 {
 	memset(b, 0, sizeof(*b));
-	b->z = ZSTD_createCCtx();
-	if (!b->z)
+	if (!h->cctx) {
+		h->cctx = ZSTD_createCCtx();
+		if (!h->cctx)
+			return D1E_NOMEM;
+		ZSTD_CCtx_setParameter(h->cctx, ZSTD_c_compressionLevel, 1);
+		ZSTD_CCtx_setParameter(h->cctx, ZSTD_c_checksumFlag, 1);
+	}
+	b->z = h->cctx;
+	b->n = n;
+	b->ps = h->page_size;
+	b->head = calloc(1, REC_HDR + pad8((size_t)n * 4) + 8);
+	b->blk = malloc((size_t)BLOCK_PAGES * b->ps);
+	b->blk_len = calloc((size_t)n / BLOCK_PAGES + 2, sizeof(uint32_t));
+	if (!b->head || !b->blk || !b->blk_len)
 		return D1E_NOMEM;
-	ZSTD_CCtx_setParameter(b->z, ZSTD_c_compressionLevel, 1);
-	size_t pl = pad8((size_t)n * 4);
-	int rc = b_reserve(b, REC_HDR + pl);
-	if (rc)
-		return rc;
-	memset(b->buf, 0, REC_HDR + pl);
 	for (uint32_t i = 0; i < n; i++)
-		put32(b->buf + REC_HDR + 4 * (size_t)i, pgnos[i]);
-	b->len = REC_HDR + pl;
+		put32(b->head + REC_HDR + 4 * (size_t)i, pgnos[i]);
 	return 0;
 }
 
-static int b_feed(struct builder *b, const void *data, size_t n, int end)
+static int b_flush(struct builder *b)
 {
-	ZSTD_inBuffer in = {data, n, 0};
-	for (;;) {
-		int rc = b_reserve(b, ZSTD_CStreamOutSize());
-		if (rc)
-			return rc;
-		ZSTD_outBuffer o = {b->buf + b->len, b->cap - b->len, 0};
-		size_t left = ZSTD_compressStream2(
-		    b->z, &o, &in, end ? ZSTD_e_end : ZSTD_e_continue);
-		if (ZSTD_isError(left))
-			return D1E_INTERNAL;
-		b->len += o.pos;
-		if (end ? left == 0 : in.pos == in.size)
-			return 0;
+	uint32_t inblk = b->fed % BLOCK_PAGES ? b->fed % BLOCK_PAGES
+					      : BLOCK_PAGES;
+	size_t in = (size_t)inblk * b->ps, bound = ZSTD_compressBound(in);
+	if (b->pay_len + bound > b->pay_cap) {
+		size_t cap = b->pay_cap ? b->pay_cap : 65536;
+		while (cap < b->pay_len + bound)
+			cap *= 2;
+		unsigned char *np = realloc(b->pay, cap);
+		if (!np)
+			return D1E_NOMEM;
+		b->pay = np;
+		b->pay_cap = cap;
 	}
+	size_t k =
+	    ZSTD_compress2(b->z, b->pay + b->pay_len, bound, b->blk, in);
+	if (ZSTD_isError(k))
+		return D1E_INTERNAL;
+	b->blk_len[(b->fed - 1) / BLOCK_PAGES] = (uint32_t)k;
+	b->pay_len += k;
+	return 0;
 }
 
-/* Finish: header fields, padding, checksum. Fills r's zlen and tag. */
+/* One page image, in the order of the page numbers. */
+static int b_feed(struct builder *b, const unsigned char *page)
+{
+	assert(b->fed < b->n);
+	memcpy(b->blk + (size_t)(b->fed % BLOCK_PAGES) * b->ps, page, b->ps);
+	b->fed++;
+	return b->fed % BLOCK_PAGES == 0 ? b_flush(b) : 0;
+}
+
+/* Finish: the last block, header fields, checksum. Fills r's zlen and
+ * tag; the record is b->buf, b->len bytes. */
 static int b_end(struct hist *h, struct builder *b, struct hrec *r)
 {
-	size_t start = REC_HDR + pad8((size_t)r->n * 4);
-	int rc = b_feed(b, NULL, 0, 1);
+	int rc = b->fed % BLOCK_PAGES ? b_flush(b) : 0;
 	if (rc)
 		return rc;
-	r->zlen = (uint32_t)(b->len - start);
-	size_t total = rec_len(r);
-	rc = b_reserve(b, total - b->len);
-	if (rc)
-		return rc;
-	memset(b->buf + b->len, 0, total - b->len);
-	static const unsigned char magic[4] = {'D', '1', 'H', 'R'};
+	assert(b->fed == b->n && r->n == b->n);
+	if (b->pay_len > UINT32_MAX)
+		return D1E_INTERNAL;
+	r->zlen = (uint32_t)b->pay_len;
+	size_t hl = head_len(r), total = rec_len(r);
+	b->buf = calloc(1, total);
+	if (!b->buf)
+		return D1E_NOMEM;
 	unsigned char *p = b->buf;
+	memcpy(p, b->head, REC_HDR + (size_t)r->n * 4);
+	static const unsigned char magic[4] = {'D', '1', 'H', 'R'};
 	memcpy(p, magic, sizeof(magic));
 	put32(p + 4, r->kind);
 	put64(p + 8, (uint64_t)r->seq);
@@ -522,11 +571,16 @@ static int b_end(struct hist *h, struct builder *b, struct hrec *r)
 	put32(p + 40, r->salt1);
 	put32(p + 44, r->salt2);
 	put32(p + 48, r->wal_frame);
-	put32(p + 52, 0);
+	put32(p + 52, BLOCK_PAGES);
+	size_t tb = REC_HDR + pad8((size_t)r->n * 4);
+	for (size_t i = 0; i < nblocks(r); i++)
+		put32(p + tb + 4 * i, b->blk_len[i]);
 	uint32_t s0 = 0, s1 = 0;
-	cksum(p, total - 8, &s0, &s1);
-	put32(p + total - 8, s0);
-	put32(p + total - 4, s1);
+	cksum(p, hl - 8, &s0, &s1);
+	put32(p + hl - 8, s0);
+	put32(p + hl - 4, s1);
+	if (b->pay_len)
+		memcpy(p + hl, b->pay, b->pay_len);
 	b->len = total;
 	make_tag(h, r->seq, s0, s1, r->tag);
 	return 0;
@@ -534,7 +588,10 @@ static int b_end(struct hist *h, struct builder *b, struct hrec *r)
 
 static void b_free(struct builder *b)
 {
-	ZSTD_freeCCtx(b->z);
+	free(b->head);
+	free(b->blk);
+	free(b->pay);
+	free(b->blk_len);
 	free(b->buf);
 }
 
@@ -600,12 +657,12 @@ int hist_make_base(struct hist *h)
 	}
 	for (uint32_t i = 0; i < r.n; i++)
 		pgnos[i] = i + 1;
-	rc = b_begin(&b, pgnos, r.n);
+	rc = b_begin(h, &b, pgnos, r.n);
 	for (uint32_t i = 0; !rc && i < r.n; i++) {
 		rc = read_full(fd, page, h->page_size,
 			       (uint64_t)i * h->page_size);
 		if (!rc)
-			rc = b_feed(&b, page, h->page_size, 0);
+			rc = b_feed(&b, page);
 	}
 	if (!rc)
 		rc = b_end(h, &b, &r);
@@ -686,12 +743,12 @@ static int record_commit(struct hist *h, struct frame_ref *refs, size_t n,
 	r.salt1 = h->salt1;
 	r.salt2 = h->salt2;
 	r.wal_frame = last;
-	rc = b_begin(&b, pgnos, r.n);
+	rc = b_begin(h, &b, pgnos, r.n);
 	for (size_t i = 0; !rc && i < u; i++) {
 		rc = read_full(h->wal_fd, page, h->page_size,
 			       frame_off(h, refs[i].frame) + FRAME_HDR);
 		if (!rc)
-			rc = b_feed(&b, page, h->page_size, 0);
+			rc = b_feed(&b, page);
 	}
 	if (!rc)
 		rc = b_end(h, &b, &r);
@@ -882,47 +939,84 @@ static const struct hrec *find_bookmark(const struct hist *h, const char *bm)
 	return strcmp(want, bm) == 0 ? r : NULL;
 }
 
-/* Stream the page images of record r (file fd) and hand each page whose
- * number is wanted to put(). The record is verified first. */
+/* Hand each page of record r (file fd) whose number is wanted to put(),
+ * decompressing only the blocks that hold one. The head is verified
+ * first, each block by zstd's checksum. With wanted NULL, every block is
+ * decompressed and checked and nothing is handed out. */
 static int each_page(struct hist *h, int fd, struct hrec *r,
 		     int (*put)(void *ctx, uint32_t pgno,
 				const unsigned char *page),
 		     int (*wanted)(void *ctx, uint32_t pgno), void *ctx)
 {
-	unsigned char *rec = NULL, *page = NULL;
-	ZSTD_DCtx *z = NULL;
-	int rc = verify_rec(h, fd, r, &rec);
+	unsigned char *head = NULL, *blk = NULL, *z = NULL;
+	size_t bcap = (size_t)BLOCK_PAGES * h->page_size, zcap = 0;
+	uint64_t off = r->off + head_len(r);
+	int rc = verify_rec(h, fd, r, &head);
 	if (rc)
 		goto out;
-	page = malloc(h->page_size);
-	z = ZSTD_createDCtx();
-	if (!page || !z) {
+	blk = malloc(bcap);
+	if (!blk) {
 		rc = D1E_NOMEM;
 		goto out;
 	}
-	const unsigned char *pg = rec + REC_HDR;
-	ZSTD_inBuffer in = {rec + REC_HDR + pad8((size_t)r->n * 4), r->zlen, 0};
-	for (uint32_t i = 0; i < r->n; i++) {
-		ZSTD_outBuffer o = {page, h->page_size, 0};
-		while (o.pos < o.size) {
-			size_t k = ZSTD_decompressStream(z, &o, &in);
-			if (ZSTD_isError(k) ||
-			    (in.pos == in.size && o.pos < o.size && k == 0)) {
+	if (!h->dctx && !(h->dctx = ZSTD_createDCtx())) {
+		rc = D1E_NOMEM;
+		goto out;
+	}
+	const unsigned char *pg = head + REC_HDR;
+	const unsigned char *tab = pg + pad8((size_t)r->n * 4);
+	uint64_t zsum = 0;
+	for (size_t b = 0; b < nblocks(r); b++) {
+		uint32_t zl = get32(tab + 4 * b);
+		uint32_t first = (uint32_t)(b * BLOCK_PAGES);
+		uint32_t cnt = r->n - first < BLOCK_PAGES ? r->n - first
+							 : BLOCK_PAGES;
+		int need = !wanted;
+		for (uint32_t i = 0; i < cnt && !need; i++)
+			need = wanted(ctx, get32(pg + 4 * (size_t)(first + i)));
+		zsum += zl;
+		if (zsum > r->zlen) {
+			rc = D1E_IO;
+			goto out;
+		}
+		if (need) {
+			if (zl > zcap) {
+				unsigned char *nz = realloc(z, zl);
+				if (!nz) {
+					rc = D1E_NOMEM;
+					goto out;
+				}
+				z = nz;
+				zcap = zl;
+			}
+			size_t want = (size_t)cnt * h->page_size;
+			rc = read_full(fd, z, zl, off);
+			if (rc)
+				goto out;
+			size_t k = ZSTD_decompressDCtx(h->dctx, blk, bcap, z, zl);
+			if (ZSTD_isError(k) || k != want) {
 				rc = D1E_IO;
 				goto out;
 			}
+			for (uint32_t i = 0; wanted && i < cnt; i++) {
+				uint32_t pgno =
+				    get32(pg + 4 * (size_t)(first + i));
+				if (!wanted(ctx, pgno))
+					continue;
+				rc = put(ctx, pgno,
+					 blk + (size_t)i * h->page_size);
+				if (rc)
+					goto out;
+			}
 		}
-		uint32_t pgno = get32(pg + 4 * (size_t)i);
-		if (wanted(ctx, pgno)) {
-			rc = put(ctx, pgno, page);
-			if (rc)
-				goto out;
-		}
+		off += zl;
 	}
+	if (zsum != r->zlen)
+		rc = D1E_IO;
 out:
-	ZSTD_freeDCtx(z);
-	free(page);
-	free(rec);
+	free(z);
+	free(blk);
+	free(head);
 	return rc;
 }
 
@@ -1216,12 +1310,12 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		r.time_ms = next_time(h);
 		r.db_pages = T;
 		r.n = nlist;
-		rc = page ? b_begin(&b, list, nlist) : D1E_NOMEM;
+		rc = page ? b_begin(h, &b, list, nlist) : D1E_NOMEM;
 		for (uint32_t k = 0; !rc && k < nlist; k++) {
 			rc = read_full(plan.db_fd, page, ps,
 				       (uint64_t)(list[k] - 1) * ps);
 			if (!rc)
-				rc = b_feed(&b, page, ps, 0);
+				rc = b_feed(&b, page);
 		}
 		free(page);
 		if (!rc)
