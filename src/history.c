@@ -266,7 +266,7 @@ static int parse_hdr(const unsigned char *b, struct hrec *r)
 	r->salt2 = get32(b + 44);
 	r->wal_frame = get32(b + 48);
 	return r->kind <= KIND_RESTORE && get32(b + 52) == BLOCK_PAGES ? 0
-									: D1E_IO;
+								       : D1E_IO;
 }
 
 /* Read the head of record r from fd and verify its checksum; fill its
@@ -476,12 +476,12 @@ int hist_has_base(const struct hist *h)
 struct builder {
 	ZSTD_CCtx *z; /* the history's, reused */
 	uint32_t n, ps, fed;
-	unsigned char *head;  /* header and page numbers, then the rest */
-	unsigned char *blk;   /* the block being filled */
-	unsigned char *pay;   /* compressed blocks */
+	unsigned char *head; /* header and page numbers, then the rest */
+	unsigned char *blk;  /* the block being filled */
+	unsigned char *pay;  /* compressed blocks */
 	size_t pay_len, pay_cap;
-	uint32_t *blk_len;    /* compressed size of each block */
-	unsigned char *buf;   /* the record, after b_end() */
+	uint32_t *blk_len;  /* compressed size of each block */
+	unsigned char *buf; /* the record, after b_end() */
 	size_t len;
 };
 
@@ -511,8 +511,8 @@ static int b_begin(struct hist *h, struct builder *b, const uint32_t *pgnos,
 
 static int b_flush(struct builder *b)
 {
-	uint32_t inblk = b->fed % BLOCK_PAGES ? b->fed % BLOCK_PAGES
-					      : BLOCK_PAGES;
+	uint32_t inblk =
+	    b->fed % BLOCK_PAGES ? b->fed % BLOCK_PAGES : BLOCK_PAGES;
 	size_t in = (size_t)inblk * b->ps, bound = ZSTD_compressBound(in);
 	if (b->pay_len + bound > b->pay_cap) {
 		size_t cap = b->pay_cap ? b->pay_cap : 65536;
@@ -524,8 +524,7 @@ static int b_flush(struct builder *b)
 		b->pay = np;
 		b->pay_cap = cap;
 	}
-	size_t k =
-	    ZSTD_compress2(b->z, b->pay + b->pay_len, bound, b->blk, in);
+	size_t k = ZSTD_compress2(b->z, b->pay + b->pay_len, bound, b->blk, in);
 	if (ZSTD_isError(k))
 		return D1E_INTERNAL;
 	b->blk_len[(b->fed - 1) / BLOCK_PAGES] = (uint32_t)k;
@@ -969,8 +968,8 @@ static int each_page(struct hist *h, int fd, struct hrec *r,
 	for (size_t b = 0; b < nblocks(r); b++) {
 		uint32_t zl = get32(tab + 4 * b);
 		uint32_t first = (uint32_t)(b * BLOCK_PAGES);
-		uint32_t cnt = r->n - first < BLOCK_PAGES ? r->n - first
-							 : BLOCK_PAGES;
+		uint32_t cnt =
+		    r->n - first < BLOCK_PAGES ? r->n - first : BLOCK_PAGES;
 		int need = !wanted;
 		for (uint32_t i = 0; i < cnt && !need; i++)
 			need = wanted(ctx, get32(pg + 4 * (size_t)(first + i)));
@@ -993,7 +992,8 @@ static int each_page(struct hist *h, int fd, struct hrec *r,
 			rc = read_full(fd, z, zl, off);
 			if (rc)
 				goto out;
-			size_t k = ZSTD_decompressDCtx(h->dctx, blk, bcap, z, zl);
+			size_t k =
+			    ZSTD_decompressDCtx(h->dctx, blk, bcap, z, zl);
 			if (ZSTD_isError(k) || k != want) {
 				rc = D1E_IO;
 				goto out;
