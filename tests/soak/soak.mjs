@@ -3,8 +3,9 @@
 // CONNS workers (default 64, each on its own keep-alive connection) run a
 // mix of requests against DBS databases (default 50) for SOAK_SECONDS
 // (default 120): point reads, scans, inserts, updates, multi-statement
-// writes and batches, list and get, and now and then a database created,
-// used and deleted. Every answer must be the expected one (200, or the 400 of
+// writes and batches, list and get, exports (polled, then downloaded), and
+// now and then a database created, used, restored to an earlier bookmark
+// and deleted. Every answer must be the expected one (200, or the 400 of
 // a deliberately bad statement): any other status is an error and fails the
 // run. At the end every acknowledged insert must be in its database, and
 // the server's memory (VmRSS) and its open files (/proc/PID/fd, sockets
@@ -151,13 +152,33 @@ export async function soak(opts = {}) {
 				await req('bad sql', 'POST', q, { sql: "INSERT INTO kv(id, v) VALUES (1, 'dup'); SELECT * FROM nope" }, 400);
 			} else if (r < 0.9) {
 				await req('list', 'GET', `${path}?per_page=20&page=${1 + pick(3)}`);
-			} else if (r < 0.985) {
+			} else if (r < 0.98) {
 				await req('get', 'GET', `${path}/${db.uuid}`);
+			} else if (r < 0.985) {
+				// An export, polled to the end and downloaded.
+				const body = { output_format: 'polling' };
+				let x = await req('export', 'POST', `${path}/${db.uuid}/export`, body);
+				while (x && x.status === 'active')
+					x = await req('export poll', 'POST', `${path}/${db.uuid}/export`, { ...body, current_bookmark: x.at_bookmark });
+				if (x && x.status !== 'complete') figures.errors.push(`export: ${JSON.stringify(x).slice(0, 300)}`);
+				else if (x) {
+					const dl = await fetch(x.result.signed_url);
+					const sql = await dl.text();
+					figures.byKind.download = (figures.byKind.download ?? 0) + 1;
+					if (dl.status !== 200 || !sql.includes('CREATE TABLE')) figures.errors.push(`download: HTTP ${dl.status}`);
+				}
 			} else {
 				const name = `scratch-${process.pid}-${scratch++}`;
 				const d = await req('create', 'POST', path, { name });
 				if (!d) return;
 				await req('scratch write', 'POST', `${path}/${d.uuid}/query`, { sql: "CREATE TABLE s(a); INSERT INTO s VALUES ('x'); SELECT * FROM s" });
+				// Time travel on the scratch database: back to one row.
+				const bm = await req('bookmark', 'GET', `${path}/${d.uuid}/time_travel/bookmark`);
+				await req('scratch write', 'POST', `${path}/${d.uuid}/query`, { sql: "INSERT INTO s VALUES ('y')" });
+				if (bm && (await req('restore', 'POST', `${path}/${d.uuid}/time_travel/restore?bookmark=${bm.bookmark}`))) {
+					const c = await req('scratch read', 'POST', `${path}/${d.uuid}/raw`, { sql: 'SELECT count(*) FROM s' });
+					if (c && c[0].results.rows[0][0] !== 1) figures.errors.push(`restore: ${c[0].results.rows[0][0]} rows, want 1`);
+				}
 				await req('delete', 'DELETE', `${path}/${d.uuid}`);
 			}
 		}
