@@ -45,7 +45,7 @@ TSAN      := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 TSAN_OBJS := $(SRCS:src/%.c=build/tsan/obj/%.o)
 TSAN_LIB  := $(LIBSRCS:src/%.c=build/tsan/obj/%.o)
 TSAN_UNIT := $(UNITSRC:tests/unit/%.c=build/tsan/unit/%.o)
-TSAN_API  := crash stmt_cache faults scale databases counters soak_short
+TSAN_API  := crash stmt_cache faults scale databases counters soak_short timetravel
 # halt_on_error: the first race fails the run (d1d exits non-zero, which the
 # API harness reports); second_deadlock_stack for lock-order reports.
 TSAN_ENV  := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
