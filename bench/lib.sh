@@ -29,3 +29,13 @@ request = function()
 end
 LUA
 }
+
+# insert_lua FILE: the single-row INSERT wrk script (needs CLOUDFLARE_API_TOKEN).
+insert_lua() {
+	cat >"$1" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $CLOUDFLARE_API_TOKEN"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"sql":"INSERT INTO t(v) VALUES (?)","params":["hello"]}'
+LUA
+}

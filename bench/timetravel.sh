@@ -28,12 +28,7 @@ make -s -C "$WORK/base" build/d1d >/dev/null
 
 insert_rps() { # binary, data dir
 	D1D=$1 DATA=$2 d1d_seeded
-	cat >"$WORK/insert.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer $CLOUDFLARE_API_TOKEN"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"sql":"INSERT INTO t(v) VALUES (?)","params":["hello, time travel"]}'
-LUA
+	insert_lua "$WORK/insert.lua"
 	wrk -t2 -c64 -d"${SECS}s" -s "$WORK/insert.lua" "$DB/bench/query" | rps
 }
 

@@ -389,23 +389,30 @@ void dbpool_release(struct dbpool *p, struct dbh *h)
 	pthread_mutex_unlock(&p->mu);
 }
 
-void dbpool_forget(struct dbpool *p, const char *uuid)
+/* Close uuid's dbh, if open, once its users are done. Caller holds p->mu
+ * (released while waiting). */
+static void close_when_idle(struct dbpool *p, const char *uuid)
 {
-	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct dbh *h;
 		for (h = p->head; h; h = h->next)
 			if (strcmp(h->uuid, uuid) == 0)
 				break;
 		if (!h)
-			break;
+			return;
 		if (h->refs == 0) {
 			lru_unlink(p, h);
 			dbh_close(h);
-			break;
+			return;
 		}
 		pthread_cond_wait(&p->cv, &p->mu);
 	}
+}
+
+void dbpool_forget(struct dbpool *p, const char *uuid)
+{
+	pthread_mutex_lock(&p->mu);
+	close_when_idle(p, uuid);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -429,19 +436,7 @@ int dbpool_exclusive(struct dbpool *p, const char *uuid,
 	}
 	snprintf(p->held[slot], sizeof(p->held[slot]), "%s", uuid);
 	/* Requests in flight finish first; new ones wait for the hold. */
-	for (;;) {
-		for (h = p->head; h; h = h->next)
-			if (strcmp(h->uuid, uuid) == 0)
-				break;
-		if (!h)
-			break;
-		if (h->refs == 0) {
-			lru_unlink(p, h);
-			dbh_close(h);
-			break;
-		}
-		pthread_cond_wait(&p->cv, &p->mu);
-	}
+	close_when_idle(p, uuid);
 	pthread_mutex_unlock(&p->mu);
 
 	/* Open it once more, alone: that captures what a crash may have
