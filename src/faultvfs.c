@@ -27,6 +27,9 @@
  * moment by rewriting the file. Each injected fault is logged on stderr as
  * one line, "d1d: fault injected: MODE on PATH (#N)".
  *
+ * faultvfs_io() puts the same faults in d1d's own writes and syncs that
+ * bypass SQLite (history.c), so that they can be tested too.
+ *
  * Locking: one mutex guards the fault state; it is held only while the
  * state is checked and updated, never across the real I/O.
  */
@@ -140,7 +143,7 @@ static void refresh(void)
 
 /* Should this operation (a write of amt bytes, or a sync when amt < 0)
  * on f fail? Returns the SQLite error to inject, or SQLITE_OK. */
-static int fault_for(const struct ffile *f, int amt)
+static int fault_for(const struct ffile *f, int64_t amt)
 {
 	int rc = SQLITE_OK;
 	pthread_mutex_lock(&st.mu);
@@ -167,6 +170,18 @@ static int fault_for(const struct ffile *f, int amt)
 out:
 	pthread_mutex_unlock(&st.mu);
 	return rc;
+}
+
+int faultvfs_io(const char *path, int64_t amt)
+{
+	struct ffile f = {.path = path};
+	if (!real_vfs)
+		return 0;
+	switch (fault_for(&f, amt)) {
+	case SQLITE_OK: return 0;
+	case SQLITE_FULL: return ENOSPC;
+	default: return EIO;
+	}
 }
 
 /* ---- the file methods: pass through, but for writes and syncs ---- */

@@ -84,6 +84,7 @@
 #include "history.h"
 
 #include "apierr.h"
+#include "faultvfs.h"
 #include "util.h"
 
 #include <assert.h>
@@ -226,6 +227,13 @@ static int write_full(int fd, const void *buf, size_t n, uint64_t off)
 		off += (uint64_t)k;
 	}
 	return 0;
+}
+
+/* A fault the tests asked for (faultvfs.c), as a D1E_* error, or 0. */
+static int injected(const char *path, int64_t amt)
+{
+	int e = faultvfs_io(path, amt);
+	return !e ? 0 : e == ENOSPC ? D1E_FULL : D1E_IO;
 }
 
 static void make_tag(const struct hist *h, int64_t seq, uint32_t s0,
@@ -598,7 +606,9 @@ static void b_free(struct builder *b)
 static int append(struct hist *h, struct builder *b, struct hrec *r)
 {
 	r->off = h->log_end;
-	int rc = write_full(h->log_fd, b->buf, b->len, h->log_end);
+	int rc = injected(h->log_path, (int64_t)b->len);
+	if (!rc)
+		rc = write_full(h->log_fd, b->buf, b->len, h->log_end);
 	if (rc) {
 		/* Leave no partial record behind a later append. */
 		if (ftruncate(h->log_fd, (off_t)h->log_end) != 0)
@@ -830,6 +840,9 @@ int hist_sync(struct hist *h)
 {
 	if (!h->unsynced)
 		return 0;
+	int rc = injected(h->log_path, -1);
+	if (rc)
+		return rc;
 	if (fsync(h->log_fd) != 0)
 		return D1E_IO;
 	h->unsynced = 0;
@@ -1267,7 +1280,9 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		rc = D1E_IO;
 		goto out;
 	}
-	rc = write_full(jfd, jbuf, jlen, 0);
+	rc = injected(h->journal_path, (int64_t)jlen);
+	if (!rc)
+		rc = write_full(jfd, jbuf, jlen, 0);
 	if (!rc && (fsync(jfd) != 0 || util_fsync_dir(h->dir)))
 		rc = D1E_IO;
 	if (rc)
