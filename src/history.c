@@ -236,17 +236,38 @@ static int injected(const char *path, int64_t amt)
 	return !e ? 0 : e == ENOSPC ? D1E_FULL : D1E_IO;
 }
 
-static void make_tag(const struct hist *h, int64_t seq, uint32_t s0,
-		     uint32_t s1, unsigned char tag[16])
+/* A bookmark's tag: the commit's number and time, bound to the database.
+ * Not the record's bytes: compaction rewrites a commit into a new base
+ * image, and its bookmark must stay the same. */
+static void make_tag(const struct hist *h, struct hrec *r)
 {
 	unsigned char in[64], md[SHA256_DIGEST_LENGTH];
 	size_t ul = strlen(h->uuid);
 	memcpy(in, h->uuid, ul);
-	put64(in + ul, (uint64_t)seq);
-	put32(in + ul + 8, s0);
-	put32(in + ul + 12, s1);
+	put64(in + ul, (uint64_t)r->seq);
+	put64(in + ul + 8, (uint64_t)r->time_ms);
 	SHA256(in, ul + 16, md);
-	memcpy(tag, md, 16);
+	memcpy(r->tag, md, 16);
+}
+
+/* The record of commit seq (the base for its own), or NULL. */
+static const struct hrec *rec_at(const struct hist *h, int64_t seq)
+{
+	if (h->has_base && seq == h->base.seq)
+		return &h->base;
+	if (seq > h->base.seq && (uint64_t)(seq - h->base.seq) <= h->nrecs)
+		return &h->recs[seq - h->base.seq - 1];
+	return NULL;
+}
+
+static int64_t next_seq(const struct hist *h)
+{
+	return h->base.seq + (int64_t)h->nrecs + 1;
+}
+
+static const struct hrec *last_rec(const struct hist *h)
+{
+	return h->nrecs ? &h->recs[h->nrecs - 1] : &h->base;
 }
 
 static void format_bookmark(const struct hrec *r, char *out)
@@ -280,7 +301,7 @@ static int parse_hdr(const unsigned char *b, struct hrec *r)
 /* Read the head of record r from fd and verify its checksum; fill its
  * tag. *out (malloc'd, freed by the caller) holds the head when out is
  * given. The page images are checked by zstd as they are decompressed. */
-static int verify_rec(struct hist *h, int fd, struct hrec *r,
+static int verify_rec(int fd, const struct hrec *r,
 		      unsigned char **out)
 {
 	size_t len = head_len(r);
@@ -294,24 +315,11 @@ static int verify_rec(struct hist *h, int fd, struct hrec *r,
 		cksum(buf, len - 8, &s0, &s1);
 		if (get32(buf + len - 8) != s0 || get32(buf + len - 4) != s1)
 			rc = D1E_IO;
-		else
-			make_tag(h, r->seq, s0, s1, r->tag);
 	}
 	if (!rc && out)
 		*out = buf;
 	else
 		free(buf);
-	return rc;
-}
-
-/* The tag of every record but the last comes from its stored checksum,
- * read without verifying the record (see the file comment). */
-static int read_tag(struct hist *h, int fd, struct hrec *r)
-{
-	unsigned char t[8];
-	int rc = read_full(fd, t, 8, r->off + head_len(r) - 8);
-	if (!rc)
-		make_tag(h, r->seq, get32(t), get32(t + 4), r->tag);
 	return rc;
 }
 
@@ -348,10 +356,18 @@ static int load_log(struct hist *h)
 		if (read_full(h->log_fd, b, REC_HDR, off) || parse_hdr(b, &r))
 			break;
 		r.off = off;
-		if (r.seq != (int64_t)h->nrecs + 1 || r.kind == KIND_BASE ||
+		/* Commits a compaction folded into the base, left at the head
+		 * of the log by a crash before the log was rewritten. */
+		if (!h->nrecs && r.seq <= h->base.seq && r.kind != KIND_BASE &&
+		    off + rec_len(&r) <= (uint64_t)st.st_size) {
+			off += rec_len(&r);
+			continue;
+		}
+		if (r.seq != next_seq(h) || r.kind == KIND_BASE ||
 		    get32(b + 28) != h->page_size ||
 		    off + rec_len(&r) > (uint64_t)st.st_size)
 			break;
+		make_tag(h, &r);
 		int rc = push_rec(h, &r);
 		if (rc)
 			return rc;
@@ -366,17 +382,14 @@ static int load_log(struct hist *h)
 		off = last->off;
 		h->nrecs--;
 	}
-	for (size_t i = 0; i + 1 < h->nrecs; i++)
-		if (read_tag(h, h->log_fd, &h->recs[i]))
-			return D1E_IO;
 	if (off != (uint64_t)st.st_size) {
 		if (ftruncate(h->log_fd, (off_t)off) != 0 ||
 		    fsync(h->log_fd) != 0)
 			return D1E_IO;
 	}
 	h->log_end = off;
-	if (h->nrecs) {
-		const struct hrec *l = &h->recs[h->nrecs - 1];
+	if (h->has_base) {
+		const struct hrec *l = last_rec(h);
 		h->salt1 = l->salt1;
 		h->salt2 = l->salt2;
 		h->frame = l->wal_frame;
@@ -404,7 +417,7 @@ static int load_base(struct hist *h)
 			rc = D1E_IO;
 	}
 	if (!rc)
-		rc = verify_rec(h, fd, &h->base, NULL);
+		rc = verify_rec(fd, &h->base, NULL);
 	close(fd);
 	if (rc) {
 		fprintf(stderr, "d1d: %s: history base image is corrupt\n",
@@ -413,6 +426,7 @@ static int load_base(struct hist *h)
 	}
 	h->has_base = 1;
 	h->page_size = ps;
+	make_tag(h, &h->base);
 	return 0;
 }
 
@@ -589,7 +603,7 @@ static int b_end(struct hist *h, struct builder *b, struct hrec *r)
 	if (b->pay_len)
 		memcpy(p + hl, b->pay, b->pay_len);
 	b->len = total;
-	make_tag(h, r->seq, s0, s1, r->tag);
+	make_tag(h, r);
 	return 0;
 }
 
@@ -745,7 +759,7 @@ static int record_commit(struct hist *h, struct frame_ref *refs, size_t n,
 	}
 	for (size_t i = 0; i < u; i++)
 		pgnos[i] = refs[i].pgno;
-	r.seq = (int64_t)h->nrecs + 1;
+	r.seq = next_seq(h);
 	r.time_ms = next_time(h);
 	r.db_pages = db_pages;
 	r.n = (uint32_t)u;
@@ -849,10 +863,6 @@ int hist_sync(struct hist *h)
 	return 0;
 }
 
-static const struct hrec *last_rec(const struct hist *h)
-{
-	return h->nrecs ? &h->recs[h->nrecs - 1] : &h->base;
-}
 
 void hist_bookmark(struct hist *h, char *out)
 {
@@ -940,11 +950,7 @@ static const struct hrec *find_bookmark(const struct hist *h, const char *bm)
 	    used != 59)
 		return NULL;
 	int64_t seq = (int64_t)((uint64_t)a << 32 | b);
-	const struct hrec *r = NULL;
-	if (seq == 0 && h->has_base)
-		r = &h->base;
-	else if (seq >= 1 && (uint64_t)seq <= h->nrecs)
-		r = &h->recs[seq - 1];
+	const struct hrec *r = rec_at(h, seq);
 	if (!r)
 		return NULL;
 	format_bookmark(r, want);
@@ -963,7 +969,7 @@ static int each_page(struct hist *h, int fd, struct hrec *r,
 	unsigned char *head = NULL, *blk = NULL, *z = NULL;
 	size_t bcap = (size_t)BLOCK_PAGES * h->page_size, zcap = 0;
 	uint64_t off = r->off + head_len(r);
-	int rc = verify_rec(h, fd, r, &head);
+	int rc = verify_rec(fd, r, &head);
 	if (rc)
 		goto out;
 	blk = malloc(bcap);
@@ -1095,7 +1101,7 @@ static int recover_journal(struct hist *h)
 	size_t imgs = JNL_HDR + pad8((size_t)n * 4);
 	if (ps < 512 || imgs + (size_t)n * ps + 8 != len)
 		goto torn;
-	if ((int64_t)h->nrecs >= seq)
+	if (h->has_base && last_rec(h)->seq >= seq)
 		goto done; /* the restore was recorded: it is complete */
 	/* Interrupted between the journal and its record: undo. */
 	db = open(h->db_path, O_RDWR | O_CLOEXEC);
@@ -1174,13 +1180,14 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		       "database, or not in this database's history";
 		return D1E_BAD_REQUEST;
 	}
-	int64_t tseq = target->seq;
+	/* recs[0 .. tidx) are the commits up to the target. */
+	size_t tidx = (size_t)(target->seq - h->base.seq);
 	uint32_t T = target->db_pages, ps = h->page_size;
 	/* Every page of the target is in the base or some record up to it:
 	 * a size beyond that is a corrupt history (and no reason to allocate
 	 * for it). */
 	uint64_t avail = h->base.db_pages;
-	for (int64_t i = 0; i < tseq; i++)
+	for (size_t i = 0; i < tidx; i++)
 		avail += h->recs[i].n;
 	if (T > avail) {
 		fprintf(stderr, "d1d: %s: history is inconsistent\n", h->uuid);
@@ -1205,7 +1212,7 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 	for (uint32_t p = 0; p <= T; p++)
 		plan.src[p] = p > C ? SRC_WANT : SRC_NONE;
 	/* Pages changed since the target. */
-	for (size_t i = (size_t)tseq; i < h->nrecs; i++) {
+	for (size_t i = tidx; i < h->nrecs; i++) {
 		uint32_t *pg;
 		rc = read_pgnos(h->log_fd, &h->recs[i], &pg);
 		if (rc)
@@ -1220,7 +1227,7 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		if (plan.src[p] == SRC_WANT)
 			list[nlist++] = p, pending++;
 	/* Each one's image as of the target: newest record first. */
-	for (size_t i = (size_t)tseq; i >= 1 && pending; i--) {
+	for (size_t i = tidx; i >= 1 && pending; i--) {
 		uint32_t *pg;
 		rc = read_pgnos(h->log_fd, &h->recs[i - 1], &pg);
 		if (rc)
@@ -1257,7 +1264,7 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 	static const unsigned char jmagic[4] = {'D', '1', 'R', 'J'};
 	memcpy(jbuf, jmagic, sizeof(jmagic));
 	put32(jbuf + 4, ps);
-	put64(jbuf + 8, (uint64_t)h->nrecs + 1);
+	put64(jbuf + 8, (uint64_t)next_seq(h));
 	put32(jbuf + 16, C);
 	put32(jbuf + 20, nj);
 	for (uint32_t k = 0, j = 0; k < nlist && !rc; k++) {
@@ -1299,7 +1306,7 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		rc = each_page(h, bfd, &h->base, put_db, want_cur, &plan);
 		close(bfd);
 	}
-	for (size_t i = 0; !rc && i < (size_t)tseq; i++) {
+	for (size_t i = 0; !rc && i < tidx; i++) {
 		int any = 0;
 		for (uint32_t k = 0; k < nlist && !any; k++)
 			any = plan.src[list[k]] == (int32_t)i;
@@ -1321,7 +1328,7 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 	{
 		struct hrec r = {.kind = KIND_RESTORE};
 		unsigned char *page = malloc(ps);
-		r.seq = (int64_t)h->nrecs + 1;
+		r.seq = next_seq(h);
 		r.time_ms = next_time(h);
 		r.db_pages = T;
 		r.n = nlist;
