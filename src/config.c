@@ -41,6 +41,9 @@ const char config_usage[] =
     "                          are faster (D1D_SYNCHRONOUS)\n"
     "  --max-upload-bytes N    largest SQL file an import may upload\n"
     "                          (D1D_MAX_UPLOAD_BYTES; default 10000000000)\n"
+    "  --history-retention-s N time travel reaches back N seconds\n"
+    "                          (D1D_HISTORY_RETENTION_S; default 2592000,\n"
+    "                          30 days)\n"
     "  --no-bootstrap          do not create a default account and token when\n"
     "                          the data dir has no account "
     "(D1D_NO_BOOTSTRAP=1)\n";
@@ -116,7 +119,8 @@ enum kind {
 	K_RESULT,
 	K_UPLOAD,
 	K_URL_TTL,
-	K_JOB_IDLE
+	K_JOB_IDLE,
+	K_HISTORY
 };
 static const struct {
 	const char *flag, *env;
@@ -138,6 +142,7 @@ static const struct {
     {"--synchronous", "D1D_SYNCHRONOUS", K_SYNC},
     {"--max-result-bytes", "D1D_MAX_RESULT_BYTES", K_RESULT},
     {"--max-upload-bytes", "D1D_MAX_UPLOAD_BYTES", K_UPLOAD},
+    {"--history-retention-s", "D1D_HISTORY_RETENTION_S", K_HISTORY},
     /* Not in the usage: for tests, which cannot wait an hour or 15 s. */
     {"--signed-url-ttl-s", "D1D_SIGNED_URL_TTL_S", K_URL_TTL},
     {"--job-idle-ms", "D1D_JOB_IDLE_MS", K_JOB_IDLE},
@@ -186,6 +191,9 @@ static int apply(struct config *cfg, enum kind k, const char *v,
 			       what);
 	case K_URL_TTL:
 		return set_int(&cfg->url_ttl_s, v, (uint64_t)86400 * 7, what);
+	case K_HISTORY:
+		return set_int(&cfg->history_retention_s, v,
+			       (uint64_t)86400 * 36500, what);
 	case K_JOB_IDLE:
 		return set_int(&cfg->job_idle_ms, v, (uint64_t)3600 * 1000,
 			       what);
@@ -224,6 +232,7 @@ int config_init(struct config *cfg)
 	cfg->max_upload_bytes = 10000000000LL;
 	cfg->url_ttl_s = 3600;
 	cfg->job_idle_ms = 15000;
+	cfg->history_retention_s = 30 * 86400;
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const char *v = getenv(settings[i].env);
 		if (v && *v && apply(cfg, settings[i].kind, v, settings[i].env))

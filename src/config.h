@@ -28,6 +28,7 @@ struct config {
 	int64_t max_upload_bytes; /* an import's SQL file */
 	int64_t url_ttl_s;	  /* signed URLs and the files behind them */
 	int64_t job_idle_ms;	  /* an unpolled export/import is cancelled */
+	int64_t history_retention_s; /* time travel's window */
 };
 
 /* Fill cfg with defaults and then the D1D_* environment variables. Returns

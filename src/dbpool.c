@@ -55,6 +55,7 @@
 #define DBPOOL_MAX_READERS	16
 #define DBPOOL_CHECKPOINT_PAGES 1000
 #define DBPOOL_MAX_HELD		64
+#define DBPOOL_COMPACT_EVERY	1000 /* commits */
 
 /* The statements of the group protocol, run for every job. */
 enum {
@@ -93,6 +94,7 @@ struct dbh {
 	pthread_mutex_t commit_mu;
 	struct hist *hist; /* commit_mu */
 	int hist_behind;   /* a capture failed: no checkpoint until one works */
+	int since_compact; /* commits since retention was last looked at */
 	pthread_cond_t rcv; /* a reader slot freed, for one reader waiting */
 	sqlite3 *writer;
 	void *writer_ctx;
@@ -112,6 +114,7 @@ struct dbpool {
 	char data_dir[1024];
 	int max_open, nreaders, nopen;
 	int sync_full;
+	int64_t history_keep_ms;
 	dbpool_setup_fn setup;
 	dbpool_teardown_fn teardown;
 	void *setup_ctx;
@@ -136,6 +139,7 @@ int dbpool_new(const char *data_dir, int max_open, int readers, int sync_full,
 		      : readers > DBPOOL_MAX_READERS ? DBPOOL_MAX_READERS
 						     : readers;
 	p->sync_full = sync_full;
+	p->history_keep_ms = (int64_t)30 * 86400 * 1000;
 	p->setup = setup;
 	p->teardown = teardown;
 	p->setup_ctx = setup_ctx;
@@ -143,6 +147,11 @@ int dbpool_new(const char *data_dir, int max_open, int readers, int sync_full,
 	pthread_cond_init(&p->cv, NULL);
 	*out = p;
 	return 0;
+}
+
+void dbpool_set_history_keep(struct dbpool *p, int64_t ms)
+{
+	p->history_keep_ms = ms;
 }
 
 static void close_conn(struct dbpool *p, sqlite3 *db, void *cctx)
@@ -296,6 +305,9 @@ static int hist_catch_up(struct dbh *h)
 					     SQLITE_CHECKPOINT_TRUNCATE, NULL,
 					     NULL) != SQLITE_OK)
 		rc = D1E_IO;
+	if (!rc && hist_compact(h->hist, h->pool->history_keep_ms))
+		fprintf(stderr, "d1d: %s: history compaction failed\n",
+			h->uuid);
 	return rc < 0 ? rc : 0;
 }
 
@@ -547,6 +559,15 @@ static void after_commit(struct dbh *h)
 	 * loses nothing (the frames stay in the WAL, and the next capture
 	 * takes them), but no checkpoint may run until a capture works. */
 	h->hist_behind = hist_capture(h->hist, h->wal_frames) < 0;
+	/* Retention, now and then: history past the window is folded into
+	 * the base (history.c), under this commit lock, so writes to this
+	 * database wait for it while reads go on. */
+	if (!h->hist_behind && ++h->since_compact >= DBPOOL_COMPACT_EVERY) {
+		h->since_compact = 0;
+		if (hist_compact(h->hist, h->pool->history_keep_ms))
+			fprintf(stderr, "d1d: %s: history compaction failed\n",
+				h->uuid);
+	}
 	/* Most commits leave the WAL small: no checkpoint, no second fsync. */
 	if (h->wal_frames <= DBPOOL_CHECKPOINT_PAGES || h->hist_behind ||
 	    hist_sync(h->hist))

@@ -73,10 +73,21 @@
  * restore finished; otherwise the journal is played back. The log's
  * commits therefore always describe db.sqlite.
  *
- * Not done yet: periodic base images and retention (the log grows without
- * bound and every commit stays restorable); a record is built whole in
- * memory (compressed) before it is appended, so one huge commit (or the
- * base image of a huge database) costs its compressed size in memory.
+ * Retention (hist_compact). Commits older than the window (30 days by
+ * default) are folded into a new base image at the newest of them, which
+ * keeps its bookmark: the database at that commit is materialized from the
+ * old base and the records, written as base.d1h.tmp, the commits still in
+ * the window are copied into log.d1h.tmp, and the two are renamed into
+ * place, the base first (load_log() skips the commits a new base already
+ * holds, so a crash between the renames loses nothing). It runs when the
+ * dropped commits weigh at least as much as the base, so its cost (about
+ * one pass over the database) is paid for by the history it frees.
+ *
+ * Not done yet: base images between compactions (a restore to an old point
+ * inside the window reads the page lists back to the base, though only the
+ * blocks it needs); a record is built whole in memory (compressed) before
+ * it is appended, so one huge commit (or the base image of a huge
+ * database) costs its compressed size in memory.
  *
  * Locking: none inside. A struct hist belongs to one database's dbh and
  * is used under its writer's commit lock, or with the database closed.
@@ -301,8 +312,7 @@ static int parse_hdr(const unsigned char *b, struct hrec *r)
 /* Read the head of record r from fd and verify its checksum; fill its
  * tag. *out (malloc'd, freed by the caller) holds the head when out is
  * given. The page images are checked by zstd as they are decompressed. */
-static int verify_rec(int fd, const struct hrec *r,
-		      unsigned char **out)
+static int verify_rec(int fd, const struct hrec *r, unsigned char **out)
 {
 	size_t len = head_len(r);
 	unsigned char *buf = malloc(len);
@@ -411,7 +421,7 @@ static int load_base(struct hist *h)
 		rc = parse_hdr(b, &h->base);
 	if (!rc) {
 		ps = get32(b + 28);
-		if (h->base.kind != KIND_BASE || h->base.seq != 0 ||
+		if (h->base.kind != KIND_BASE || h->base.seq < 0 ||
 		    rec_len(&h->base) > (uint64_t)st.st_size || ps < 512 ||
 		    ps > 65536 || (ps & (ps - 1)))
 			rc = D1E_IO;
@@ -656,56 +666,50 @@ static int db_page_size(int fd, uint32_t *ps)
 	return *ps >= 512 && *ps <= 65536 && !(*ps & (*ps - 1)) ? 0 : D1E_IO;
 }
 
-int hist_make_base(struct hist *h)
+/* Build a base image of the whole database file at src (r gives its
+ * commit number, time and WAL position) into base.d1h.tmp, fsynced.
+ * Fills r's size, count and tag. */
+static int write_base_tmp(struct hist *h, const char *src, struct hrec *r,
+			  char *tmp, size_t tmpcap)
 {
 	struct builder b;
-	struct hrec r = {.kind = KIND_BASE};
 	struct stat st;
 	uint32_t *pgnos = NULL;
 	unsigned char *page = NULL;
-	char tmp[4300];
-	int fd = open(h->db_path, O_RDONLY | O_CLOEXEC), out = -1, rc;
+	int fd = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc;
 	memset(&b, 0, sizeof(b));
-	if (fd < 0 || fstat(fd, &st) != 0 || db_page_size(fd, &h->page_size)) {
+	if (fd < 0 || fstat(fd, &st) != 0) {
 		rc = D1E_IO;
 		goto out;
 	}
-	r.db_pages = r.n = (uint32_t)((uint64_t)st.st_size / h->page_size);
-	r.time_ms = now_ms();
-	pgnos = calloc((size_t)r.n + 1, 4);
+	r->kind = KIND_BASE;
+	r->db_pages = r->n = (uint32_t)((uint64_t)st.st_size / h->page_size);
+	pgnos = calloc((size_t)r->n + 1, 4);
 	page = malloc(h->page_size);
 	if (!pgnos || !page) {
 		rc = D1E_NOMEM;
 		goto out;
 	}
-	for (uint32_t i = 0; i < r.n; i++)
+	for (uint32_t i = 0; i < r->n; i++)
 		pgnos[i] = i + 1;
-	rc = b_begin(h, &b, pgnos, r.n);
-	for (uint32_t i = 0; !rc && i < r.n; i++) {
+	rc = b_begin(h, &b, pgnos, r->n);
+	for (uint32_t i = 0; !rc && i < r->n; i++) {
 		rc = read_full(fd, page, h->page_size,
 			       (uint64_t)i * h->page_size);
 		if (!rc)
 			rc = b_feed(&b, page);
 	}
 	if (!rc)
-		rc = b_end(h, &b, &r);
+		rc = b_end(h, &b, r);
 	if (rc)
 		goto out;
-	/* Written aside and renamed: a base is whole or absent. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", h->base_path);
+	snprintf(tmp, tmpcap, "%s.tmp", h->base_path);
 	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
+	rc = out < 0 ? D1E_IO : injected(tmp, (int64_t)b.len);
+	if (!rc)
+		rc = write_full(out, b.buf, b.len, 0);
+	if (!rc && fsync(out) != 0)
 		rc = D1E_IO;
-		goto out;
-	}
-	rc = write_full(out, b.buf, b.len, 0);
-	if (!rc && (fsync(out) != 0 || rename(tmp, h->base_path) != 0 ||
-		    util_fsync_dir(h->hdir)))
-		rc = D1E_IO;
-	if (!rc) {
-		h->base = r;
-		h->has_base = 1;
-	}
 out:
 	if (out >= 0)
 		close(out);
@@ -714,6 +718,28 @@ out:
 	free(pgnos);
 	free(page);
 	b_free(&b);
+	return rc;
+}
+
+int hist_make_base(struct hist *h)
+{
+	struct hrec r = {.kind = KIND_BASE};
+	char tmp[4300];
+	int fd = open(h->db_path, O_RDONLY | O_CLOEXEC), rc;
+	rc = fd < 0 ? D1E_IO : db_page_size(fd, &h->page_size);
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		return D1E_IO;
+	r.time_ms = now_ms();
+	rc = write_base_tmp(h, h->db_path, &r, tmp, sizeof(tmp));
+	/* Renamed into place: a base is whole or absent. */
+	if (!rc && (rename(tmp, h->base_path) != 0 || util_fsync_dir(h->hdir)))
+		rc = D1E_IO;
+	if (!rc) {
+		h->base = r;
+		h->has_base = 1;
+	}
 	return rc;
 }
 
@@ -792,7 +818,9 @@ int hist_capture(struct hist *h, int wal_frames)
 	struct frame_ref *refs = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0, commits = 0;
-	if (wal_frames <= 0 || !h->has_base)
+	if (!h->has_base)
+		return D1E_IO; /* a failed reload after compaction */
+	if (wal_frames <= 0)
 		return 0;
 	if (h->wal_fd < 0) {
 		h->wal_fd = open(h->wal_path, O_RDONLY | O_CLOEXEC);
@@ -862,7 +890,6 @@ int hist_sync(struct hist *h)
 	h->unsynced = 0;
 	return 0;
 }
-
 
 void hist_bookmark(struct hist *h, char *out)
 {
@@ -1385,6 +1412,163 @@ out:
 	free(list);
 	free(jbuf);
 	b_free(&b);
+	return rc;
+}
+
+/* Copy bytes [from, to) of the log into the file fd. */
+static int copy_range(int src, int fd, uint64_t from, uint64_t to)
+{
+	unsigned char *buf = malloc(1 << 20);
+	int rc = buf ? 0 : D1E_NOMEM;
+	for (uint64_t off = from; !rc && off < to;) {
+		size_t n = to - off < (1 << 20) ? (size_t)(to - off) : 1 << 20;
+		rc = read_full(src, buf, n, off);
+		if (!rc)
+			rc = write_full(fd, buf, n, off - from);
+		off += n;
+	}
+	free(buf);
+	return rc;
+}
+
+/* Write the database as it was after recs[kidx - 1] into the file fd. */
+static int materialize(struct hist *h, size_t kidx, int fd)
+{
+	const struct hrec *k = &h->recs[kidx - 1];
+	struct rplan plan = {
+	    .db_fd = fd, .ps = h->page_size, .maxp = k->db_pages};
+	unsigned char *used = calloc(kidx + 1, 1);
+	uint32_t T = k->db_pages;
+	size_t pending = T;
+	int rc = 0;
+	plan.src = malloc(((size_t)T + 1) * sizeof(int32_t));
+	if (!plan.src || !used) {
+		rc = D1E_NOMEM;
+		goto out;
+	}
+	for (uint32_t p = 0; p <= T; p++)
+		plan.src[p] = SRC_WANT;
+	for (size_t i = kidx; i >= 1 && pending; i--) {
+		uint32_t *pg;
+		rc = read_pgnos(h->log_fd, &h->recs[i - 1], &pg);
+		if (rc)
+			goto out;
+		for (uint32_t j = 0; j < h->recs[i - 1].n; j++)
+			if (pg[j] >= 1 && pg[j] <= T &&
+			    plan.src[pg[j]] == SRC_WANT) {
+				plan.src[pg[j]] = (int32_t)(i - 1);
+				used[i - 1] = 1;
+				pending--;
+			}
+		free(pg);
+	}
+	for (uint32_t p = 1; p <= T && pending; p++)
+		if (plan.src[p] == SRC_WANT) {
+			if (p > h->base.db_pages) {
+				rc = D1E_IO; /* history has a hole */
+				goto out;
+			}
+			plan.src[p] = SRC_BASE;
+		}
+	int bfd = open(h->base_path, O_RDONLY | O_CLOEXEC);
+	if (bfd < 0) {
+		rc = D1E_IO;
+		goto out;
+	}
+	plan.cur = SRC_BASE;
+	rc = each_page(h, bfd, &h->base, put_db, want_cur, &plan);
+	close(bfd);
+	for (size_t i = 0; !rc && i < kidx; i++) {
+		if (!used[i])
+			continue;
+		plan.cur = (int32_t)i;
+		rc = each_page(h, h->log_fd, &h->recs[i], put_db, want_cur,
+			       &plan);
+	}
+	if (!rc && ftruncate(fd, (off_t)T * h->page_size) != 0)
+		rc = D1E_IO;
+out:
+	free(plan.src);
+	free(used);
+	return rc;
+}
+
+/* Load the history again from its files (after compaction). */
+static int reload(struct hist *h)
+{
+	close(h->log_fd);
+	h->nrecs = 0;
+	h->has_base = 0;
+	memset(&h->base, 0, sizeof(h->base));
+	h->log_fd = open(h->log_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (h->log_fd < 0)
+		return D1E_IO;
+	int rc = load_base(h);
+	return rc ? rc : load_log(h);
+}
+
+int hist_compact(struct hist *h, int64_t keep_ms)
+{
+	char cpath[4300], btmp[4300], ltmp[4300];
+	int64_t cut = now_ms() - keep_ms;
+	size_t lo = 0, hi = h->nrecs;
+	int cfd = -1, lfd = -1, rc;
+	if (!h->has_base)
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->recs[mid].time_ms < cut)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* recs[0 .. lo) fell out of the window. Fold them into a new base
+	 * once they weigh at least as much as the base (or 1 MiB): that
+	 * bounds the cost of compaction by the history it frees. */
+	if (lo == 0)
+		return 0;
+	uint64_t old = h->recs[lo - 1].off + rec_len(&h->recs[lo - 1]);
+	uint64_t floor =
+	    rec_len(&h->base) > (1u << 20) ? rec_len(&h->base) : (1u << 20);
+	if (old < floor)
+		return 0;
+	struct hrec k = h->recs[lo - 1];
+	snprintf(cpath, sizeof(cpath), "%s/compact.db", h->hdir);
+	snprintf(ltmp, sizeof(ltmp), "%s.tmp", h->log_path);
+	cfd = open(cpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (cfd < 0)
+		return D1E_IO;
+	rc = materialize(h, lo, cfd);
+	close(cfd);
+	if (!rc)
+		rc = write_base_tmp(h, cpath, &k, btmp, sizeof(btmp));
+	unlink(cpath);
+	if (rc)
+		return rc;
+	/* The commits still in the window, into a new log. */
+	lfd = open(ltmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	rc = lfd < 0 ? D1E_IO : copy_range(h->log_fd, lfd, old, h->log_end);
+	if (!rc && fsync(lfd) != 0)
+		rc = D1E_IO;
+	if (lfd >= 0)
+		close(lfd);
+	/* The base first: a crash between the renames leaves the new base
+	 * with the old log, whose older commits load_log() skips. */
+	if (!rc &&
+	    (rename(btmp, h->base_path) != 0 || util_fsync_dir(h->hdir) ||
+	     rename(ltmp, h->log_path) != 0 || util_fsync_dir(h->hdir)))
+		rc = D1E_IO;
+	if (rc) {
+		unlink(btmp);
+		unlink(ltmp);
+		return rc;
+	}
+	rc = reload(h);
+	if (!rc)
+		fprintf(stderr,
+			"d1d: %s: history before commit %lld compacted into "
+			"its base\n",
+			h->uuid, (long long)k.seq);
 	return rc;
 }
 

@@ -198,6 +198,7 @@ static int cmd_serve(int argc, char **argv)
 		       (int)srv.cfg.readers, srv.cfg.sync_full, exec_conn_setup,
 		       exec_conn_teardown, &srv.limits, &srv.pool))
 		goto out;
+	dbpool_set_history_keep(srv.pool, srv.cfg.history_retention_s * 1000);
 	if (signurl_open(srv.cfg.data_dir, &srv.signer) ||
 	    jobs_new(srv.cfg.data_dir, srv.cfg.job_idle_ms, srv.cfg.url_ttl_s,
 		     &srv.jobs)) {

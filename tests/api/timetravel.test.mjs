@@ -277,3 +277,53 @@ test('history survives restarts and kill -9 during writes and restores', { timeo
 		await fsp.rm(dataDir, { recursive: true, force: true });
 	}
 });
+
+test('retention: history past the window is compacted into the base; the window still restores', { timeout: 60000 }, async () => {
+	const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'd1d-tt-ret-'));
+	const args = ['--history-retention-s', '2'];
+	let srv = await startServer({ dataDir, args });
+	const account = srv.account;
+	const token = srv.token;
+	try {
+		let k = client(srv, account, token);
+		const db = (await createDb(srv, 'tt-ret')).uuid;
+		await k.q(db, 'CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)');
+		const old = await k.bookmark(db);
+		const oldTime = new Date().toISOString();
+		for (let i = 0; i < 3; i++) await k.q(db, `INSERT INTO t(v) SELECT randomblob(1000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT x FROM c)`);
+		const edge = { bm: await k.bookmark(db), hash: await k.hash(db) };
+		await sleep(2500);
+		await k.q(db, 'DELETE FROM t WHERE id % 2 = 0');
+		const recent = { bm: await k.bookmark(db), hash: await k.hash(db) };
+		const histDir = path.join(dataDir, 'databases', db, 'history');
+		const du = async () => {
+			let n = 0;
+			for (const f of await fsp.readdir(histDir)) n += (await fsp.stat(path.join(histDir, f))).size;
+			return n;
+		};
+		const before = await du();
+		// Opening the database again (at its first use) looks at retention.
+		await srv.stop();
+		srv = await startServer({ dataDir, args, accounts: [] });
+		k = client(srv, account, token);
+		// Out of the window: a clear 400, for bookmarks and timestamps.
+		assertErr(await k.restoreRes(db, `bookmark=${old}`), 400, undefined, /bookmark/i);
+		assert.ok(await srv.waitStderr((s) => /history before commit \d+ compacted/.test(s)), srv.stderr());
+		assert.ok((await du()) < before, `history ${before} bytes, then ${await du()}`);
+		assertErr(
+			await srv.api('GET', `${srv.dbPath(account.id)}/${db}/time_travel/bookmark?timestamp=${encodeURIComponent(oldTime)}`, { token }),
+			400,
+			undefined,
+			/before/,
+		);
+		// The newest commit before the window is the new base: same bookmark.
+		await k.restore(db, edge.bm);
+		assert.equal(await k.hash(db), edge.hash);
+		await k.restore(db, recent.bm);
+		assert.equal(await k.hash(db), recent.hash);
+		assert.deepEqual((await k.q(db, 'PRAGMA quick_check'))[0].results.rows, [['ok']]);
+	} finally {
+		await srv.stop();
+		await fsp.rm(dataDir, { recursive: true, force: true });
+	}
+});
