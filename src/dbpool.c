@@ -223,6 +223,7 @@ static int open_conn(struct dbpool *p, const char *path, int writer,
 	sqlite3_busy_timeout(db, 5000);
 	int rc = sqlite3_exec(db,
 			      !writer	     ? "PRAGMA cache_size=-1000;"
+					       "PRAGMA mmap_size=1073741824;"
 			      : p->sync_full ? "PRAGMA journal_mode=WAL;"
 					       "PRAGMA synchronous=FULL;"
 					       "PRAGMA wal_autocheckpoint=0;"
