@@ -94,6 +94,12 @@ struct conn {
 	 * plain PRAGMA statements, because their table-valued forms
 	 * (pragma_page_count()) prepare a new statement at every run. */
 	sqlite3_stmt *size_stmt[3];
+	/* A reader's last size_after and the data version it was read at
+	 * (SQLITE_FCNTL_DATA_VERSION, which changes with the content of the
+	 * snapshot): the PRAGMAs run only when the database has changed. */
+	int size_known;
+	unsigned size_version;
+	int64_t size_bytes;
 	sqlite3_stmt *index_stmt; /* number of indexes of a table */
 	/* index_stmt's answers, kept until a statement may change the schema
 	 * (CREATE, DROP, ALTER, VACUUM), a request fails (its DDL is rolled
@@ -709,12 +715,22 @@ static void write_value(struct jsonw *w, sqlite3_stmt *st, int i)
 static int64_t db_size(struct conn *c)
 {
 	int64_t v[3] = {0, 0, 0};
+	unsigned version = 0;
+	int versioned = !c->writer && sqlite3_file_control(
+					  c->db, "main",
+					  SQLITE_FCNTL_DATA_VERSION,
+					  &version) == SQLITE_OK;
+	if (versioned && c->size_known && version == c->size_version)
+		return c->size_bytes;
 	for (int i = 0; i < 3; i++) {
 		if (sqlite3_step(c->size_stmt[i]) == SQLITE_ROW)
 			v[i] = sqlite3_column_int64(c->size_stmt[i], 0);
 		sqlite3_reset(c->size_stmt[i]);
 	}
-	return (v[0] - v[1]) * v[2];
+	c->size_known = versioned;
+	c->size_version = version;
+	c->size_bytes = (v[0] - v[1]) * v[2];
+	return c->size_bytes;
 }
 
 /* The answer is built in memory: it is capped, so that one query cannot
