@@ -77,8 +77,8 @@ struct catalog {
  * after a settled stat() gets a later mtime, so it is always seen. Only
  * found rows are kept; a miss is always looked up.
  */
-#define HOT_DBS		8
-#define HOT_SETTLE_SEC	3
+#define HOT_DBS	       8
+#define HOT_SETTLE_SEC 3
 
 struct hot_db {
 	char account_id[CAT_ID_LEN + 1];

@@ -74,9 +74,9 @@ struct wjob {
 	dbpool_job_fn fn;
 	void *ctx;
 	int rc;
-	int done;  /* the group holding it has finished */
-	int final; /* it ended the transaction: do not run it again */
-	int alone; /* runs outside any transaction, in no group (VACUUM) */
+	int done;   /* the group holding it has finished */
+	int final;  /* it ended the transaction: do not run it again */
+	int alone;  /* runs outside any transaction, in no group (VACUUM) */
 	sem_t wake; /* posted once: the job is done, or its owner leads */
 	struct wjob *next;
 };

@@ -716,10 +716,10 @@ static int64_t db_size(struct conn *c)
 {
 	int64_t v[3] = {0, 0, 0};
 	unsigned version = 0;
-	int versioned = !c->writer && sqlite3_file_control(
-					  c->db, "main",
-					  SQLITE_FCNTL_DATA_VERSION,
-					  &version) == SQLITE_OK;
+	int versioned =
+	    !c->writer &&
+	    sqlite3_file_control(c->db, "main", SQLITE_FCNTL_DATA_VERSION,
+				 &version) == SQLITE_OK;
 	if (versioned && c->size_known && version == c->size_version)
 		return c->size_bytes;
 	for (int i = 0; i < 3; i++) {
