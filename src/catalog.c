@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define CATALOG_SCHEMA_VERSION 1
 
@@ -49,7 +50,8 @@ struct catalog {
 	pthread_mutex_t mu;
 	sqlite3_stmt *hot[Q__COUNT]; /* for the fallback below */
 	char path[4096];
-	uint64_t epoch; /* tells this catalog from an earlier one */
+	char wal_path[4100]; /* path + "-wal", see struct hotconn */
+	uint64_t epoch;	     /* tells this catalog from an earlier one */
 };
 
 /*
@@ -61,11 +63,39 @@ struct catalog {
  * a token revoked by `d1d token revoke` in another process fails at once.
  * If a thread cannot open its connection, it falls back to c->db under
  * c->mu.
+ *
+ * Each thread also keeps the answers of its last lookups (a token, a few
+ * databases), which spares most requests both catalog read transactions
+ * (SQLite's lock calls and shared-memory mutex, the hottest in the
+ * profile). They are used only while the catalog has not been written
+ * since they were read, by this process or any other: every commit writes
+ * the catalog's -wal file, so its identity, size and mtime (one stat())
+ * change. Because mtime has the granularity of the kernel's coarse clock
+ * (or of the file system), a WAL modified less than HOT_SETTLE_SEC seconds
+ * ago could be modified again without a visible change: then nothing is
+ * cached or used, and the lookups read the catalog as before. A write made
+ * after a settled stat() gets a later mtime, so it is always seen. Only
+ * found rows are kept; a miss is always looked up.
  */
+#define HOT_DBS	       8
+#define HOT_SETTLE_SEC 3
+
+struct hot_db {
+	char account_id[CAT_ID_LEN + 1];
+	char ref[CAT_NAME_MAX + 1]; /* as asked: a name or a uuid */
+	struct cat_db db;
+};
+
 struct hotconn {
 	sqlite3 *db;
 	sqlite3_stmt *st[Q__COUNT];
 	uint64_t epoch;
+	struct stat wal; /* the -wal file when the answers below were read */
+	int have_token;
+	unsigned char token_hash[32];
+	struct cat_principal token;
+	int ndbs, next_db; /* next_db: the entry replaced next */
+	struct hot_db dbs[HOT_DBS];
 };
 
 static pthread_key_t hot_key;
@@ -112,6 +142,28 @@ static struct hotconn *hot_conn(struct catalog *c)
 	h->epoch = c->epoch;
 	pthread_setspecific(hot_key, h);
 	return h;
+}
+
+/* Whether h's kept answers may be used and new ones kept: the catalog's WAL
+ * is unchanged since they were read (else they are dropped) and settled. */
+static int hot_fresh(const struct catalog *c, struct hotconn *h)
+{
+	struct stat st;
+	struct timespec now;
+	if (stat(c->wal_path, &st) != 0) {
+		memset(&st, 0, sizeof(st));
+		st.st_mtim.tv_sec = INT32_MAX; /* never settled */
+	}
+	if (st.st_dev != h->wal.st_dev || st.st_ino != h->wal.st_ino ||
+	    st.st_size != h->wal.st_size ||
+	    st.st_mtim.tv_sec != h->wal.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != h->wal.st_mtim.tv_nsec) {
+		h->have_token = 0;
+		h->ndbs = h->next_db = 0;
+		h->wal = st;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	return st.st_mtim.tv_sec + HOT_SETTLE_SEC < now.tv_sec;
 }
 
 static const char schema_sql[] =
@@ -230,6 +282,7 @@ int catalog_open(const char *data_dir, struct catalog **out)
 	if (!c)
 		return D1E_NOMEM;
 	memcpy(c->path, path, sizeof(c->path));
+	snprintf(c->wal_path, sizeof(c->wal_path), "%s-wal", path);
 	c->epoch = next_epoch++;
 	pthread_mutex_init(&c->mu, NULL);
 
@@ -455,6 +508,13 @@ int catalog_token_lookup(struct catalog *c, const unsigned char hash[32],
 {
 	sqlite3_stmt *st = NULL;
 	int locked;
+	struct hotconn *h = hot_conn(c);
+	int keep = h && hot_fresh(c, h);
+	if (keep && h->have_token &&
+	    util_ct_memcmp(h->token_hash, hash, 32) == 0) {
+		*out = h->token;
+		return 0;
+	}
 	int rc =
 	    prepare_hot(c, Q_TOKEN_LOOKUP,
 			"SELECT id, account_id, read_only, hash FROM tokens "
@@ -469,6 +529,11 @@ int catalog_token_lookup(struct catalog *c, const unsigned char hash[32],
 		copy_col(out->token_id, sizeof(out->token_id), st, 0);
 		copy_col(out->account_id, sizeof(out->account_id), st, 1);
 		out->read_only = sqlite3_column_int(st, 2);
+		if (keep) {
+			memcpy(h->token_hash, hash, 32);
+			h->token = *out;
+			h->have_token = 1;
+		}
 	} else if (src == SQLITE_ROW || src == SQLITE_DONE) {
 		rc = D1E_AUTH_INVALID;
 	} else {
@@ -553,6 +618,15 @@ int catalog_db_find(struct catalog *c, const char *account_id, const char *ref,
 	sqlite3_stmt *st = NULL;
 	int by_uuid = util_is_uuid(ref);
 	int locked;
+	struct hotconn *h = hot_conn(c);
+	int keep = h && strlen(ref) <= CAT_NAME_MAX && hot_fresh(c, h);
+	for (int i = 0; keep && i < h->ndbs; i++) {
+		if (strcmp(h->dbs[i].ref, ref) == 0 &&
+		    strcmp(h->dbs[i].account_id, account_id) == 0) {
+			*out = h->dbs[i].db;
+			return 0;
+		}
+	}
 	int rc = by_uuid
 		     ? prepare_hot(c, Q_DB_BY_UUID,
 				   "SELECT " DB_COLUMNS " FROM databases "
@@ -567,9 +641,19 @@ int catalog_db_find(struct catalog *c, const char *account_id, const char *ref,
 	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
 	int src = sqlite3_step(st);
-	if (src == SQLITE_ROW)
+	if (src == SQLITE_ROW) {
 		read_db(st, out);
-	else
+		if (keep) {
+			struct hot_db *e = &h->dbs[h->next_db];
+			h->next_db = (h->next_db + 1) % HOT_DBS;
+			if (h->ndbs < HOT_DBS)
+				h->ndbs++;
+			snprintf(e->account_id, sizeof(e->account_id), "%s",
+				 account_id);
+			snprintf(e->ref, sizeof(e->ref), "%s", ref);
+			e->db = *out;
+		}
+	} else
 		rc = src == SQLITE_DONE ? D1E_DB_NOT_FOUND : sql_rc(src);
 out:
 	done_hot(c, st, locked);

@@ -33,9 +33,11 @@
  *
  * Locking. pool->mu guards the LRU list and every dbh's refs. dbh->mu guards
  * the dbh's job queue, leader flag, counters and reader slots; it is never
- * held while SQL runs. Each waiting writer sleeps on its own job's condition
- * variable, so the end of a group wakes exactly its jobs' owners and the
- * next leader; a freed reader slot wakes one waiting reader. Lock order:
+ * held while SQL runs. Each waiting writer sleeps on its own job's
+ * semaphore, posted once, so the end of a group wakes exactly its jobs'
+ * owners and the next leader (to whom the leader flag passes under the
+ * mutex), and a woken owner returns without taking dbh->mu again; a freed
+ * reader slot wakes one waiting reader. Lock order:
  * pool->mu before dbh->mu. A dbh with refs > 0 is never closed; idle ones
  * beyond max_open are closed, least recently used first, so the number of open
  * files stays bounded whatever the number of databases.
@@ -48,6 +50,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,10 +77,10 @@ struct wjob {
 	dbpool_job_fn fn;
 	void *ctx;
 	int rc;
-	int done;  /* the group holding it has finished */
-	int final; /* it ended the transaction: do not run it again */
-	int alone; /* runs outside any transaction, in no group (VACUUM) */
-	pthread_cond_t cv; /* its owner waits here: for done, or to lead */
+	int done;   /* the group holding it has finished */
+	int final;  /* it ended the transaction: do not run it again */
+	int alone;  /* runs outside any transaction, in no group (VACUUM) */
+	sem_t wake; /* posted once: the job is done, or its owner leads */
 	struct wjob *next;
 };
 
@@ -239,10 +242,15 @@ static int open_conn(struct dbpool *p, const char *path, int writer,
 		return D1E_IO;
 	}
 	/* The writer never waits: it is alone. Readers only wait during
-	 * WAL recovery, which is short. */
+	 * WAL recovery, which is short. Readers map the database file (up to
+	 * 1 GiB of address space each): a page not in the WAL is read from
+	 * the mapping, without a pread() and a copy into a page cache that a
+	 * random point read mostly misses. The writer does not map: its
+	 * writes go through the WAL either way. */
 	sqlite3_busy_timeout(db, 5000);
 	int rc = sqlite3_exec(db,
 			      !writer	     ? "PRAGMA cache_size=-1000;"
+					       "PRAGMA mmap_size=1073741824;"
 			      : p->sync_full ? "PRAGMA journal_mode=WAL;"
 					       "PRAGMA synchronous=FULL;"
 					       "PRAGMA wal_autocheckpoint=0;"
@@ -673,63 +681,74 @@ static int run_group(struct dbh *h, struct wjob *group)
 static int write_job(struct dbh *h, dbpool_job_fn fn, void *ctx, int alone)
 {
 	struct wjob job = {.fn = fn, .ctx = ctx, .alone = alone};
-	pthread_cond_init(&job.cv, NULL);
-	/* The job lives on this stack frame: it is queued here and unlinked
-	 * by the leader before `done` is set, and this function returns only
-	 * after that. */
+	sem_init(&job.wake, 0, 0);
+	/* The job lives on this stack frame: it is queued here, and the
+	 * leader that runs it reads job.next before setting job.done and
+	 * posts job.wake last, touching the frame no more after that (glibc's
+	 * sem_post is safe against the waiter returning and destroying the
+	 * semaphore at once). */
 	pthread_mutex_lock(&h->mu);
 	if (h->q_tail)
 		h->q_tail->next = &job; // cppcheck-suppress autoVariables
 	else
 		h->q_head = &job; // cppcheck-suppress autoVariables
 	h->q_tail = &job;	  // cppcheck-suppress autoVariables
-	while (!job.done) {
-		if (h->leader) {
-			pthread_cond_wait(&job.cv, &h->mu);
+	if (h->leader) {
+		/* Woken once, without dbh->mu: the dozens of owners of a
+		 * finished group do not queue on the mutex to return. */
+		pthread_mutex_unlock(&h->mu);
+		while (sem_wait(&job.wake) != 0)
+			; /* EINTR */
+		if (job.done)
+			goto out;
+		/* Leadership was handed to us: our job heads the queue. */
+		pthread_mutex_lock(&h->mu);
+		assert(h->leader && h->q_head == &job);
+	}
+	h->leader = 1;
+	struct wjob *group = h->q_head;
+	h->q_head = h->q_tail = NULL;
+	pthread_mutex_unlock(&h->mu);
+
+	/* Runs of ordinary jobs commit as groups; a job that must run alone
+	 * splits the queue where it stands. */
+	int committed = 0;
+	for (struct wjob *j = group; j;) {
+		if (j->alone) {
+			committed += run_alone(h, j);
+			j = j->next;
 			continue;
 		}
-		h->leader = 1;
-		struct wjob *group = h->q_head;
-		h->q_head = h->q_tail = NULL;
-		pthread_mutex_unlock(&h->mu);
-
-		/* Runs of ordinary jobs commit as groups; a job that must
-		 * run alone splits the queue where it stands. */
-		int committed = 0;
-		for (struct wjob *j = group; j;) {
-			if (j->alone) {
-				committed += run_alone(h, j);
-				j = j->next;
-				continue;
-			}
-			struct wjob *last = j;
-			while (last->next && !last->next->alone)
-				last = last->next;
-			struct wjob *rest = last->next;
-			last->next = NULL;
-			committed += run_group(h, j);
-			last->next = rest;
-			j = rest;
-		}
-
-		pthread_mutex_lock(&h->mu);
-		h->commits += committed;
-		/* Wake exactly the owners of this group's jobs, and the owner
-		 * of the first job queued meanwhile, who leads the next group.
-		 * Their frames cannot go away before we release the mutex. */
-		for (struct wjob *j = group, *next; j; j = next) {
-			next = j->next;
-			j->done = 1;
-			h->jobs++;
-			if (j != &job)
-				pthread_cond_signal(&j->cv);
-		}
-		h->leader = 0;
-		if (h->q_head)
-			pthread_cond_signal(&h->q_head->cv);
+		struct wjob *last = j;
+		while (last->next && !last->next->alone)
+			last = last->next;
+		struct wjob *rest = last->next;
+		last->next = NULL;
+		committed += run_group(h, j);
+		last->next = rest;
+		j = rest;
 	}
+
+	/* Hand leadership to the owner of the first job queued meanwhile
+	 * (under the mutex, so that no newcomer takes its job first), then
+	 * wake exactly the owners of this group's jobs, and that one. */
+	pthread_mutex_lock(&h->mu);
+	h->commits += committed;
+	for (struct wjob *j = group; j; j = j->next)
+		h->jobs++;
+	struct wjob *next_leader = h->q_head;
+	h->leader = next_leader != NULL;
 	pthread_mutex_unlock(&h->mu);
-	pthread_cond_destroy(&job.cv);
+	for (struct wjob *j = group, *next; j; j = next) {
+		next = j->next;
+		j->done = 1;
+		if (j != &job)
+			sem_post(&j->wake);
+	}
+	if (next_leader)
+		sem_post(&next_leader->wake);
+out:
+	sem_destroy(&job.wake);
 	return job.rc;
 }
 

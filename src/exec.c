@@ -90,7 +90,16 @@ struct conn {
 	} touched[8];
 	int ntouched;
 	const struct exec_limits *lim;
-	sqlite3_stmt *size_stmt;  /* page_count - freelist_count, page_size */
+	/* PRAGMA page_count, freelist_count and page_size for size_after:
+	 * plain PRAGMA statements, because their table-valued forms
+	 * (pragma_page_count()) prepare a new statement at every run. */
+	sqlite3_stmt *size_stmt[3];
+	/* A reader's last size_after and the data version it was read at
+	 * (SQLITE_FCNTL_DATA_VERSION, which changes with the content of the
+	 * snapshot): the PRAGMAs run only when the database has changed. */
+	int size_known;
+	unsigned size_version;
+	int64_t size_bytes;
 	sqlite3_stmt *index_stmt; /* number of indexes of a table */
 	/* index_stmt's answers, kept until a statement may change the schema
 	 * (CREATE, DROP, ALTER, VACUUM), a request fails (its DDL is rolled
@@ -474,13 +483,12 @@ int exec_conn_setup(sqlite3 *db, int writer, void *ctx, void **conn_ctx)
 			 (long long)(lim->max_db_bytes / 4096));
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	}
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(
-		    db,
-		    "SELECT (SELECT page_count FROM pragma_page_count()) - "
-		    "(SELECT freelist_count FROM pragma_freelist_count()), "
-		    "(SELECT page_size FROM pragma_page_size())",
-		    -1, SQLITE_PREPARE_PERSISTENT, &c->size_stmt, NULL);
+	static const char *const size_sql[3] = {
+	    "PRAGMA page_count", "PRAGMA freelist_count", "PRAGMA page_size"};
+	for (int i = 0; i < 3 && rc == SQLITE_OK; i++)
+		rc = sqlite3_prepare_v3(db, size_sql[i], -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&c->size_stmt[i], NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v3(db,
 					"SELECT count(*) FROM sqlite_schema "
@@ -500,7 +508,8 @@ int exec_conn_setup(sqlite3 *db, int writer, void *ctx, void **conn_ctx)
 					SQLITE_PREPARE_PERSISTENT,
 					&c->commit_stmt, NULL);
 	if (rc != SQLITE_OK) {
-		sqlite3_finalize(c->size_stmt);
+		for (int i = 0; i < 3; i++)
+			sqlite3_finalize(c->size_stmt[i]);
 		sqlite3_finalize(c->index_stmt);
 		sqlite3_finalize(c->version_stmt);
 		sqlite3_finalize(c->begin_stmt);
@@ -522,7 +531,8 @@ void exec_conn_teardown(void *conn_ctx)
 		return;
 	/* Called before sqlite3_close(), which fails while a statement is
 	 * unfinalized; the callbacks must not outlive c either. */
-	sqlite3_finalize(c->size_stmt);
+	for (int i = 0; i < 3; i++)
+		sqlite3_finalize(c->size_stmt[i]);
 	sqlite3_finalize(c->index_stmt);
 	sqlite3_finalize(c->version_stmt);
 	sqlite3_finalize(c->begin_stmt);
@@ -704,13 +714,23 @@ static void write_value(struct jsonw *w, sqlite3_stmt *st, int i)
 
 static int64_t db_size(struct conn *c)
 {
-	int64_t pages = 0, psize = 0;
-	if (sqlite3_step(c->size_stmt) == SQLITE_ROW) {
-		pages = sqlite3_column_int64(c->size_stmt, 0);
-		psize = sqlite3_column_int64(c->size_stmt, 1);
+	int64_t v[3] = {0, 0, 0};
+	unsigned version = 0;
+	int versioned =
+	    !c->writer &&
+	    sqlite3_file_control(c->db, "main", SQLITE_FCNTL_DATA_VERSION,
+				 &version) == SQLITE_OK;
+	if (versioned && c->size_known && version == c->size_version)
+		return c->size_bytes;
+	for (int i = 0; i < 3; i++) {
+		if (sqlite3_step(c->size_stmt[i]) == SQLITE_ROW)
+			v[i] = sqlite3_column_int64(c->size_stmt[i], 0);
+		sqlite3_reset(c->size_stmt[i]);
 	}
-	sqlite3_reset(c->size_stmt);
-	return pages * psize;
+	c->size_known = versioned;
+	c->size_version = version;
+	c->size_bytes = (v[0] - v[1]) * v[2];
+	return c->size_bytes;
 }
 
 /* The answer is built in memory: it is capped, so that one query cannot

@@ -2,7 +2,8 @@
 // cross-account access, read-only tokens, revocation on a running server.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, assertOk, assertErr, createDb, cliOk } from './harness.mjs';
+import http from 'node:http';
+import { useServer, assertOk, assertErr, createDb, cliOk, sleep } from './harness.mjs';
 
 const RANDOM_UUID = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
 
@@ -163,6 +164,65 @@ describe('auth', () => {
 		assertErr(await srv.api('GET', p, { token: null, headers: { 'X-Auth-Email': 'alice@example.com', 'X-Auth-Key': tok } }), 401, 9109);
 		// other tokens are unaffected
 		assertOk(await srv.api('GET', p, { token: alice.tokens.rw }));
+	});
+
+	// The server keeps token and database lookups per thread while the
+	// catalog is unchanged and its WAL has been quiet for a few seconds
+	// (catalog.c). All requests here go over one keep-alive connection, so
+	// one server thread, whose kept answers must be dropped when another
+	// process revokes the token and when the database is deleted and made
+	// again under the same name: at once, and after the next quiet spell.
+	test('lookups kept over a quiet spell are dropped when the catalog changes', async () => {
+		const srv = h.srv;
+		const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+		const call = (method, url, token, body) => new Promise((resolve, reject) => {
+			const data = body === undefined ? undefined : JSON.stringify(body);
+			const req = http.request(url, {
+				method, agent,
+				headers: { Authorization: `Bearer ${token}`, ...(data ? { 'Content-Type': 'application/json' } : {}) },
+			}, (res) => {
+				let text = '';
+				res.setEncoding('utf8');
+				res.on('data', (d) => { text += d; });
+				res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
+			});
+			req.on('error', reject);
+			req.end(data);
+		});
+		const p = srv.baseURL + srv.dbPath(alice.id);
+		const rw = alice.tokens.rw;
+		const tok = await cliOk(['token', 'create', '--account', alice.id, '--name', 'quiet-token'], srv.dataDir);
+		const lines = (await cliOk(['token', 'list', '--account', alice.id], srv.dataDir)).split('\n');
+		const tokenId = lines.find((l) => l.split('\t')[3] === 'quiet-token').split('\t')[0];
+		const first = await createDb(srv, 'quiet-db', { token: rw, accountId: alice.id });
+		const mark = () => call('POST', `${p}/quiet-db/query`, rw, { sql: 'SELECT v FROM mark' });
+		const r0 = await call('POST', `${p}/quiet-db/query`, rw, { sql: "CREATE TABLE mark(v TEXT); INSERT INTO mark VALUES ('first')" });
+		assert.equal(r0.status, 200, JSON.stringify(r0.json));
+		try {
+			await sleep(5000); // past catalog.c's HOT_SETTLE_SEC
+			for (let i = 0; i < 4; i++) {
+				assert.equal((await call('GET', p, tok)).status, 200);
+				const r = await mark();
+				assert.equal(r.status, 200, JSON.stringify(r.json));
+				assert.deepEqual(r.json.result[0].results, [{ v: 'first' }]);
+			}
+
+			await cliOk(['token', 'revoke', tokenId], srv.dataDir);
+			assert.equal((await call('DELETE', `${p}/${first.uuid}`, rw)).status, 200);
+			const second = await createDb(srv, 'quiet-db', { token: rw, accountId: alice.id });
+			assert.notEqual(second.uuid, first.uuid);
+			for (const wait of [0, 5000]) {
+				await sleep(wait);
+				const t = await call('GET', p, tok);
+				assert.equal(t.status, 401, `after ${wait} ms: ${JSON.stringify(t.json)}`);
+				assert.equal(t.json.errors[0].code, 9109);
+				const r = await mark();
+				assert.equal(r.status, 400, `after ${wait} ms: ${JSON.stringify(r.json)}`);
+				assert.match(r.json.errors[0].message, /no such table: mark/);
+			}
+		} finally {
+			agent.destroy();
+		}
 	});
 
 	test('graphql requires auth and answers JSON with a data key', async () => {
