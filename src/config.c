@@ -232,7 +232,7 @@ int config_init(struct config *cfg)
 	cfg->max_upload_bytes = 10000000000LL;
 	cfg->url_ttl_s = 3600;
 	cfg->job_idle_ms = 15000;
-	cfg->history_retention_s = 30 * 86400;
+	cfg->history_retention_s = (int64_t)30 * 86400;
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
 		const char *v = getenv(settings[i].env);
 		if (v && *v && apply(cfg, settings[i].kind, v, settings[i].env))

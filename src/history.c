@@ -610,7 +610,7 @@ static int b_end(struct hist *h, struct builder *b, struct hrec *r)
 	cksum(p, hl - 8, &s0, &s1);
 	put32(p + hl - 8, s0);
 	put32(p + hl - 4, s1);
-	if (b->pay_len)
+	if (b->pay)
 		memcpy(p + hl, b->pay, b->pay_len);
 	b->len = total;
 	make_tag(h, r);
