@@ -39,12 +39,7 @@ CONF
 nginx -c "$WORK/nginx/nginx.conf" &
 sleep 0.5
 
-cat >"$WORK/insert.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer $CLOUDFLARE_API_TOKEN"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"sql":"INSERT INTO t(v) VALUES (?)","params":["hello"]}'
-LUA
+insert_lua "$WORK/insert.lua"
 
 rps() { awk '/Requests\/sec/ {print $2}'; }
 echo "== 1. point SELECT via /raw, 32 connections, ${SECS}s"

@@ -1188,11 +1188,42 @@ static int put_db(void *ctx, uint32_t pgno, const unsigned char *page)
 	return write_full(p->db_fd, page, p->ps, (uint64_t)(pgno - 1) * p->ps);
 }
 
+/* For each page p <= T with src[p] == SRC_WANT (pending of them), find
+ * its image as of commit recs[tidx - 1]: the newest record up to it that
+ * holds the page, else the base. used[i] is set for each record that
+ * supplies a page. */
+static int resolve(struct hist *h, size_t tidx, uint32_t T, int32_t *src,
+		   size_t pending, unsigned char *used)
+{
+	for (size_t i = tidx; i >= 1 && pending; i--) {
+		uint32_t *pg;
+		int rc = read_pgnos(h->log_fd, &h->recs[i - 1], &pg);
+		if (rc)
+			return rc;
+		for (uint32_t j = 0; j < h->recs[i - 1].n; j++)
+			if (pg[j] >= 1 && pg[j] <= T &&
+			    src[pg[j]] == SRC_WANT) {
+				src[pg[j]] = (int32_t)(i - 1);
+				used[i - 1] = 1;
+				pending--;
+			}
+		free(pg);
+	}
+	for (uint32_t p = 1; p <= T && pending; p++)
+		if (src[p] == SRC_WANT) {
+			if (p > h->base.db_pages)
+				return D1E_IO; /* history has a hole */
+			src[p] = SRC_BASE;
+			pending--;
+		}
+	return 0;
+}
+
 int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		 char *prevbm, const char **msg)
 {
 	struct rplan plan = {.db_fd = -1, .cur = SRC_NONE};
-	unsigned char *jbuf = NULL;
+	unsigned char *jbuf = NULL, *used = NULL;
 	uint32_t *list = NULL, nlist = 0;
 	struct builder b;
 	struct stat st;
@@ -1249,32 +1280,13 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 				plan.src[pg[k]] = SRC_WANT;
 		free(pg);
 	}
-	size_t pending = 0;
 	for (uint32_t p = 1; p <= T; p++)
 		if (plan.src[p] == SRC_WANT)
-			list[nlist++] = p, pending++;
-	/* Each one's image as of the target: newest record first. */
-	for (size_t i = tidx; i >= 1 && pending; i--) {
-		uint32_t *pg;
-		rc = read_pgnos(h->log_fd, &h->recs[i - 1], &pg);
-		if (rc)
-			goto out;
-		for (uint32_t k = 0; k < h->recs[i - 1].n; k++)
-			if (pg[k] >= 1 && pg[k] <= T &&
-			    plan.src[pg[k]] == SRC_WANT) {
-				plan.src[pg[k]] = (int32_t)(i - 1);
-				pending--;
-			}
-		free(pg);
-	}
-	for (uint32_t k = 0; k < nlist; k++)
-		if (plan.src[list[k]] == SRC_WANT) {
-			if (list[k] > h->base.db_pages) {
-				rc = D1E_IO; /* history has a hole */
-				goto out;
-			}
-			plan.src[list[k]] = SRC_BASE;
-		}
+			list[nlist++] = p;
+	used = calloc(tidx + 1, 1);
+	rc = used ? resolve(h, tidx, T, plan.src, nlist, used) : D1E_NOMEM;
+	if (rc)
+		goto out;
 
 	/* 1. The journal: the current images of the pages to rewrite. */
 	uint32_t nj = 0;
@@ -1334,10 +1346,7 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		close(bfd);
 	}
 	for (size_t i = 0; !rc && i < tidx; i++) {
-		int any = 0;
-		for (uint32_t k = 0; k < nlist && !any; k++)
-			any = plan.src[list[k]] == (int32_t)i;
-		if (!any)
+		if (!used[i])
 			continue;
 		plan.cur = (int32_t)i;
 		rc = each_page(h, h->log_fd, &h->recs[i], put_db, want_cur,
@@ -1411,6 +1420,7 @@ out:
 	free(plan.src);
 	free(list);
 	free(jbuf);
+	free(used);
 	b_free(&b);
 	return rc;
 }
@@ -1439,7 +1449,6 @@ static int materialize(struct hist *h, size_t kidx, int fd)
 	    .db_fd = fd, .ps = h->page_size, .maxp = k->db_pages};
 	unsigned char *used = calloc(kidx + 1, 1);
 	uint32_t T = k->db_pages;
-	size_t pending = T;
 	int rc = 0;
 	plan.src = malloc(((size_t)T + 1) * sizeof(int32_t));
 	if (!plan.src || !used) {
@@ -1448,28 +1457,9 @@ static int materialize(struct hist *h, size_t kidx, int fd)
 	}
 	for (uint32_t p = 0; p <= T; p++)
 		plan.src[p] = SRC_WANT;
-	for (size_t i = kidx; i >= 1 && pending; i--) {
-		uint32_t *pg;
-		rc = read_pgnos(h->log_fd, &h->recs[i - 1], &pg);
-		if (rc)
-			goto out;
-		for (uint32_t j = 0; j < h->recs[i - 1].n; j++)
-			if (pg[j] >= 1 && pg[j] <= T &&
-			    plan.src[pg[j]] == SRC_WANT) {
-				plan.src[pg[j]] = (int32_t)(i - 1);
-				used[i - 1] = 1;
-				pending--;
-			}
-		free(pg);
-	}
-	for (uint32_t p = 1; p <= T && pending; p++)
-		if (plan.src[p] == SRC_WANT) {
-			if (p > h->base.db_pages) {
-				rc = D1E_IO; /* history has a hole */
-				goto out;
-			}
-			plan.src[p] = SRC_BASE;
-		}
+	rc = resolve(h, kidx, T, plan.src, T, used);
+	if (rc)
+		goto out;
 	int bfd = open(h->base_path, O_RDONLY | O_CLOEXEC);
 	if (bfd < 0) {
 		rc = D1E_IO;
