@@ -44,8 +44,10 @@
 
 #include "apierr.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,6 +57,9 @@
 #include <unistd.h>
 
 #define DUMP_BUF (1u << 20)
+/* A value whose worst-case text fits in this much is formatted straight
+ * into the output buffer; a larger one goes through it in pieces. */
+#define DUMP_DIRECT (DUMP_BUF / 4)
 
 struct out {
 	int fd;
@@ -78,6 +83,16 @@ static void flush(struct out *o)
 	}
 	o->total += (int64_t)o->len;
 	o->len = 0;
+}
+
+/* Where the next n (at most DUMP_DIRECT) bytes go; the caller writes them
+ * and adds what it wrote to o->len. */
+static char *room(struct out *o, size_t n)
+{
+	assert(n <= DUMP_DIRECT);
+	if (o->len + n > DUMP_BUF)
+		flush(o);
+	return o->buf + o->len;
 }
 
 static void put(struct out *o, const char *s, size_t n)
@@ -112,51 +127,292 @@ static void put_id(struct out *o, const char *s)
 	put(o, "\"", 1);
 }
 
-static void put_int(struct out *o, int64_t v)
+/* ---- values ----
+ *
+ * Every value of every row goes through here, so these write straight
+ * into the output buffer, with no printf and no intermediate copies: the
+ * profile of the first version was a third glibc's float formatting. */
+
+static const char digits2[] = "00010203040506070809"
+			      "10111213141516171819"
+			      "20212223242526272829"
+			      "30313233343536373839"
+			      "40414243444546474849"
+			      "50515253545556575859"
+			      "60616263646566676869"
+			      "70717273747576777879"
+			      "80818283848586878889"
+			      "90919293949596979899";
+
+/* The decimal digits of u, right-aligned to end: where they start. */
+static char *utoa_end(uint64_t u, char *end)
 {
-	char tmp[24], *p = tmp + sizeof(tmp);
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
+	while (u >= 100) {
+		unsigned d = (unsigned)(u % 100) * 2;
+		u /= 100;
+		*--end = digits2[d + 1];
+		*--end = digits2[d];
+	}
+	if (u >= 10) {
+		*--end = digits2[u * 2 + 1];
+		*--end = digits2[u * 2];
+	} else {
+		*--end = (char)('0' + u);
+	}
+	return end;
+}
+
+size_t dump_fmt_int(int64_t v, char *out)
+{
+	char tmp[DUMP_INT_MAX], *end = tmp + sizeof(tmp);
+	char *p = utoa_end(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, end);
 	if (v < 0)
 		*--p = '-';
-	put(o, p, (size_t)(tmp + sizeof(tmp) - p));
+	memcpy(out, p, (size_t)(end - p));
+	return (size_t)(end - p);
+}
+
+/* 5^q, q < 28: the largest that fits in 64 bits is 5^27. */
+static const uint64_t pow5[28] = {1u,
+				  5u,
+				  25u,
+				  125u,
+				  625u,
+				  3125u,
+				  15625u,
+				  78125u,
+				  390625u,
+				  1953125u,
+				  9765625u,
+				  48828125u,
+				  244140625u,
+				  1220703125u,
+				  6103515625u,
+				  30517578125u,
+				  152587890625u,
+				  762939453125u,
+				  3814697265625u,
+				  19073486328125u,
+				  95367431640625u,
+				  476837158203125u,
+				  2384185791015625u,
+				  11920928955078125u,
+				  59604644775390625u,
+				  298023223876953125u,
+				  1490116119384765625u,
+				  7450580596923828125u};
+
+/* 10^k as doubles: exact up to 10^22 (Clinger's fast path below). */
+static const double pow10d[23] = {1e0,	1e1,  1e2,  1e3,  1e4,	1e5,
+				  1e6,	1e7,  1e8,  1e9,  1e10, 1e11,
+				  1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+				  1e18, 1e19, 1e20, 1e21, 1e22};
+
+typedef unsigned __int128 u128;
+
+/* m * 2^e * 10^q rounded to an integer, ties to even (printf's rounding),
+ * computed exactly in 128-bit integers into *out. -1 when it does not fit
+ * (the caller then uses printf): |q| up to 27, results below 2^64. */
+static int scale10(uint64_t m, int e, int q, uint64_t *out)
+{
+	u128 num = m, den = 1, qt, rem;
+	if (q > 27 || q < -27)
+		return -1;
+	/* 10^q = 5^q * 2^q: the 2^q joins the binary exponent. */
+	if (q >= 0)
+		num *= pow5[q]; /* < 2^53 * 2^63 */
+	else
+		den = pow5[-q];
+	e += q;
+	if (e >= 0) {
+		if (e > 60 || (num >> (127 - e)) != 0)
+			return -1;
+		num <<= e;
+		qt = num / den;
+		rem = num % den;
+	} else if (den == 1) {
+		if (e < -126)
+			return -1;
+		den = (u128)1 << -e;
+		qt = num >> -e;
+		rem = num & (den - 1);
+	} else {
+		if (e < -63)
+			return -1;
+		den <<= -e;
+		qt = num / den;
+		rem = num % den;
+	}
+	if (rem > den - rem || (rem == den - rem && (qt & 1)))
+		qt++;
+	if (qt >> 64)
+		return -1;
+	*out = (uint64_t)qt;
+	return 0;
+}
+
+/* The digits of a = m * 2^e with prec significant digits (15 or 17), and
+ * its decimal exponent after rounding, as printf's %e finds them. */
+static int sig_digits(uint64_t m, int e, int guess, int prec, uint64_t *d,
+		      int *exp10)
+{
+	const uint64_t lo = prec == 15 ? 100000000000000u : 10000000000000000u;
+	for (int tries = 0; tries < 3; tries++) {
+		if (scale10(m, e, prec - 1 - guess, d))
+			return -1;
+		if (*d >= lo * 10)
+			guess++;
+		else if (*d < lo)
+			guess--;
+		else {
+			*exp10 = guess;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Digits d (prec of them) with decimal exponent x, laid out as %.<prec>g
+ * does: fixed when -4 <= x < prec, else d.ddde+XX; trailing zeros of the
+ * fraction dropped. Returns the length. */
+static size_t layout_g(char *out, int neg, uint64_t d, int prec, int x)
+{
+	char dig[20], *p = out;
+	utoa_end(d, dig + prec);
+	int nd = prec;
+	while (nd > 1 && dig[nd - 1] == '0')
+		nd--;
+	if (neg)
+		*p++ = '-';
+	if (x < -4 || x >= prec) {
+		*p++ = dig[0];
+		if (nd > 1) {
+			*p++ = '.';
+			memcpy(p, dig + 1, (size_t)nd - 1);
+			p += nd - 1;
+		}
+		*p++ = 'e';
+		*p++ = x < 0 ? '-' : '+';
+		unsigned ax = (unsigned)(x < 0 ? -x : x);
+		if (ax >= 100)
+			*p++ = (char)('0' + ax / 100);
+		*p++ = digits2[(ax % 100) * 2];
+		*p++ = digits2[(ax % 100) * 2 + 1];
+	} else if (x >= 0) {
+		memcpy(p, dig, (size_t)x + 1);
+		p += x + 1;
+		if (nd > x + 1) {
+			*p++ = '.';
+			memcpy(p, dig + x + 1, (size_t)(nd - x - 1));
+			p += nd - x - 1;
+		}
+	} else {
+		*p++ = '0';
+		*p++ = '.';
+		for (int i = -1; i > x; i--)
+			*p++ = '0';
+		memcpy(p, dig, (size_t)nd);
+		p += nd;
+	}
+	return (size_t)(p - out);
+}
+
+/* What printf and strtod make of it, for what the fast path does not
+ * cover (very large or small magnitudes, subnormals). */
+static size_t fmt_real_libc(double v, char *out)
+{
+	char tmp[DUMP_REAL_MAX];
+	snprintf(tmp, sizeof(tmp), "%.15g", v);
+	if (strtod(tmp, NULL) != v)
+		snprintf(tmp, sizeof(tmp), "%.17g", v);
+	size_t n = strlen(tmp);
+	memcpy(out, tmp, n);
+	return n;
+}
+
+size_t dump_fmt_real(double v, char *out)
+{
+	size_t n;
+	if (isinf(v)) {
+		n = v > 0 ? 5 : 6;
+		memcpy(out, v > 0 ? "9e999" : "-9e999", n);
+		return n;
+	}
+	if (isnan(v)) { /* SQLite stores NaN as NULL; never here */
+		memcpy(out, "NULL", 4);
+		return 4;
+	}
+	if (v == 0) {
+		n = signbit(v) ? 4 : 3;
+		memcpy(out, signbit(v) ? "-0.0" : "0.0", n);
+		return n;
+	}
+	/* 15 digits when they read back as the same double (the value as
+	 * people wrote it), else 17, which always do: printf's %.15g, then
+	 * %.17g, computed exactly. */
+	uint64_t bits, m, d;
+	memcpy(&bits, &v, sizeof(bits));
+	int neg = (int)(bits >> 63), be = (int)((bits >> 52) & 0x7ff), x;
+	m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+	/* a = m * 2^(be - 1075); floor(log10(2^(be - 1023))) is the guess
+	 * (78913 / 2^18 is log10(2) to enough places for this range). */
+	int guess = ((be - 1023) * 78913) >> 18;
+	int ok = be != 0 && FLT_EVAL_METHOD == 0 &&
+		 !sig_digits(m, be - 1075, guess, 15, &d, &x);
+	if (ok) {
+		/* Does d * 10^(x-14) read back as a? With both factors exact
+		 * doubles, one IEEE multiplication or division rounds it
+		 * exactly as strtod would (Clinger). */
+		int k = x - 14;
+		double a = fabs(v), back;
+		if (k >= 0 && k <= 22)
+			back = (double)d * pow10d[k];
+		else if (k < 0 && k >= -22)
+			back = (double)d / pow10d[-k];
+		else
+			return fmt_real_libc(v, out);
+		if (back == a)
+			n = layout_g(out, neg, d, 15, x);
+		else if (!sig_digits(m, be - 1075, x, 17, &d, &x))
+			n = layout_g(out, neg, d, 17, x);
+		else
+			return fmt_real_libc(v, out);
+	} else {
+		n = fmt_real_libc(v, out);
+	}
+	if (!memchr(out, '.', n) && !memchr(out, 'e', n)) {
+		memcpy(out + n, ".0", 2); /* keep it REAL: 1 would come back INT */
+		n += 2;
+	}
+	return n;
+}
+
+static void put_int(struct out *o, int64_t v)
+{
+	o->len += dump_fmt_int(v, room(o, DUMP_INT_MAX));
 }
 
 static void put_real(struct out *o, double v)
 {
-	char tmp[40];
-	if (isinf(v)) {
-		puts_(o, v > 0 ? "9e999" : "-9e999");
-		return;
+	o->len += dump_fmt_real(v, room(o, DUMP_REAL_MAX));
+}
+
+/* Each byte as two lowercase hex digits. */
+static void hex_into(char *p, const unsigned char *b, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		p[2 * i] = hx[b[i] >> 4];
+		p[2 * i + 1] = hx[b[i] & 15];
 	}
-	if (isnan(v)) { /* SQLite stores NaN as NULL; never here */
-		puts_(o, "NULL");
-		return;
-	}
-	/* 15 digits when they read back as the same double (the value as
-	 * people wrote it), else 17, which always do. */
-	snprintf(tmp, sizeof(tmp), "%.15g", v);
-	if (strtod(tmp, NULL) != v)
-		snprintf(tmp, sizeof(tmp), "%.17g", v);
-	puts_(o, tmp);
-	if (!strpbrk(tmp, ".eEn")) /* keep it REAL: 1 would come back INT */
-		puts_(o, ".0");
 }
 
 static void put_hex(struct out *o, const unsigned char *b, size_t n)
 {
-	static const char hx[] = "0123456789abcdef";
-	char tmp[512];
 	while (n > 0) {
-		size_t k = n < sizeof(tmp) / 2 ? n : sizeof(tmp) / 2;
-		for (size_t i = 0; i < k; i++) {
-			tmp[2 * i] = hx[b[i] >> 4];
-			tmp[2 * i + 1] = hx[b[i] & 15];
-		}
-		put(o, tmp, 2 * k);
+		size_t k = n < DUMP_DIRECT / 2 ? n : DUMP_DIRECT / 2;
+		hex_into(room(o, 2 * k), b, k);
+		o->len += 2 * k;
 		b += k;
 		n -= k;
 	}
@@ -165,55 +421,73 @@ static void put_hex(struct out *o, const unsigned char *b, size_t n)
 /* A marker for c ("\n" or "\r" as backslash + letter) that the text does
  * not contain: the letter, then digits if needed. Its one backslash is
  * its first byte, so no match can straddle it and the text. */
-static void marker(const char *s, size_t n, char letter, char *m)
+static size_t marker(const char *s, size_t n, int has_bs, char letter,
+		     char *m)
 {
 	m[0] = '\\';
 	m[1] = letter;
 	m[2] = '\0';
-	for (int k = 1; memmem(s, n, m, strlen(m)); k++)
-		snprintf(m + 2, 12, "%d", k);
+	if (has_bs) /* text with no backslash cannot contain any marker */
+		for (int k = 1; memmem(s, n, m, strlen(m)); k++)
+			snprintf(m + 2, 12, "%d", k);
+	return strlen(m);
 }
 
-static void put_text(struct out *o, const char *s, size_t n)
+/* s[n] between single quotes, each ' doubled and each line break as its
+ * marker, into p (room for 2 + n * max(2, marker lengths)). The next of
+ * each special byte is found with memchr, so runs of plain text are
+ * scanned and copied in bulk. Returns the length. */
+static size_t quote_into(char *p, const char *s, size_t n, const char *mlf,
+			 size_t llf, const char *mcr, size_t lcr)
 {
-	int lf = 0, cr = 0, quote = 0;
-	char mlf[16] = "", mcr[16] = "";
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '\'')
-			quote = 1;
-		else if (c == '\n')
-			lf = 1;
-		else if (c == '\r')
-			cr = 1;
-		else if (c == '\0') {
-			puts_(o, "CAST(X'");
-			put_hex(o, (const unsigned char *)s, n);
-			puts_(o, "' AS TEXT)");
-			return;
+	const char *end = s + n, *q, *lf, *cr;
+	char *start = p;
+	q = memchr(s, '\'', n);
+	lf = llf ? memchr(s, '\n', n) : NULL;
+	cr = lcr ? memchr(s, '\r', n) : NULL;
+	*p++ = '\'';
+	for (;;) {
+		const char *next = q;
+		if (lf && (!next || lf < next))
+			next = lf;
+		if (cr && (!next || cr < next))
+			next = cr;
+		if (!next)
+			break;
+		memcpy(p, s, (size_t)(next - s));
+		p += next - s;
+		if (next == q) {
+			*p++ = '\'';
+			*p++ = '\'';
+			q = memchr(next + 1, '\'', (size_t)(end - next - 1));
+		} else if (next == lf) {
+			memcpy(p, mlf, llf);
+			p += llf;
+			lf = memchr(next + 1, '\n', (size_t)(end - next - 1));
+		} else {
+			memcpy(p, mcr, lcr);
+			p += lcr;
+			cr = memchr(next + 1, '\r', (size_t)(end - next - 1));
 		}
+		s = next + 1;
 	}
-	if (!lf && !cr && !quote) {
-		put(o, "'", 1);
-		put(o, s, n);
-		put(o, "'", 1);
-		return;
-	}
-	if (lf) {
-		marker(s, n, 'n', mlf);
-		puts_(o, "replace(");
-	}
-	if (cr) {
-		marker(s, n, 'r', mcr);
-		puts_(o, "replace(");
-	}
-	put(o, "'", 1);
+	memcpy(p, s, (size_t)(end - s));
+	p += end - s;
+	*p++ = '\'';
+	return (size_t)(p - start);
+}
+
+/* The same for text too long to format in place: through put(). */
+static void quote_put(struct out *o, const char *s, size_t n, const char *mlf,
+		      const char *mcr)
+{
 	size_t from = 0;
+	put(o, "'", 1);
 	for (size_t i = 0; i < n; i++) {
-		const char *rep = s[i] == '\''	 ? "''"
-				  : s[i] == '\n' ? mlf
-				  : s[i] == '\r' ? mcr
-						 : NULL;
+		const char *rep = s[i] == '\''			 ? "''"
+				  : s[i] == '\n' && mlf[0] ? mlf
+				  : s[i] == '\r' && mcr[0] ? mcr
+							   : NULL;
 		if (!rep)
 			continue;
 		put(o, s + from, i - from);
@@ -222,6 +496,45 @@ static void put_text(struct out *o, const char *s, size_t n)
 	}
 	put(o, s + from, n - from);
 	put(o, "'", 1);
+}
+
+static void put_text(struct out *o, const char *s, size_t n)
+{
+	char mlf[16] = "", mcr[16] = "";
+	size_t llf = 0, lcr = 0;
+	if (memchr(s, '\0', n)) {
+		puts_(o, "CAST(X'");
+		put_hex(o, (const unsigned char *)s, n);
+		puts_(o, "' AS TEXT)");
+		return;
+	}
+	int quote = memchr(s, '\'', n) != NULL;
+	int lf = memchr(s, '\n', n) != NULL, cr = memchr(s, '\r', n) != NULL;
+	if (!lf && !cr && !quote && n + 2 <= DUMP_DIRECT) {
+		char *p = room(o, n + 2);
+		p[0] = '\'';
+		memcpy(p + 1, s, n);
+		p[n + 1] = '\'';
+		o->len += n + 2;
+		return;
+	}
+	int bs = (lf || cr) && memchr(s, '\\', n) != NULL;
+	if (lf) {
+		llf = marker(s, n, bs, 'n', mlf);
+		puts_(o, "replace(");
+	}
+	if (cr) {
+		lcr = marker(s, n, bs, 'r', mcr);
+		puts_(o, "replace(");
+	}
+	size_t widest = llf > lcr ? llf : lcr;
+	if (widest < 2)
+		widest = 2;
+	if (n <= (DUMP_DIRECT - 2) / widest)
+		o->len += quote_into(room(o, n * widest + 2), s, n, mlf, llf,
+				     mcr, lcr);
+	else
+		quote_put(o, s, n, mlf, mcr);
 	if (cr) {
 		puts_(o, ",'");
 		puts_(o, mcr);
@@ -246,12 +559,12 @@ static void put_value(struct out *o, sqlite3_stmt *st, int i)
 	}
 	case SQLITE_BLOB: {
 		const void *b = sqlite3_column_blob(st, i);
-		puts_(o, "X'");
+		put(o, "X'", 2);
 		put_hex(o, b, (size_t)sqlite3_column_bytes(st, i));
 		put(o, "'", 1);
 		break;
 	}
-	default: puts_(o, "NULL");
+	default: put(o, "NULL", 4);
 	}
 }
 

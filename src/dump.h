@@ -30,6 +30,20 @@ struct dump_progress {
  * Returns 0, or D1E_SQL with err[cap] saying why (a table that cannot be
  * exported, a named table that does not exist, cancellation), or D1E_IO.
  * *bytes gets the size written. */
+/* The longest text of dump_fmt_int and dump_fmt_real. */
+#define DUMP_INT_MAX  20
+#define DUMP_REAL_MAX 32
+
+/* The SQL literal of an integer or a real, as the dump writes it, into
+ * out (DUMP_INT_MAX or DUMP_REAL_MAX bytes, not NUL-terminated); returns
+ * its length. Reals read back as the same double and stay REAL: printf's
+ * %.15g when that round-trips, else %.17g, with ".0" added when neither a
+ * '.' nor an exponent shows; -0.0 stays -0.0; infinities are 9e999 and
+ * -9e999 (SQLite reads them back as infinities); NaN, which SQLite never
+ * stores, is NULL. */
+size_t dump_fmt_int(int64_t v, char *out);
+size_t dump_fmt_real(double v, char *out);
+
 int dump_write(sqlite3 *db, const struct dump_opts *o, int fd,
 	       const struct dump_progress *pr, int64_t *bytes, char *err,
 	       size_t cap);
