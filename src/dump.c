@@ -28,8 +28,12 @@
  *    index is rebuilt on import as they go in); an external-content fts5
  *    table gets INSERT INTO f(f) VALUES('rebuild') at the very end, once
  *    its content table (or view) is back; an rtree gets its rows;
- *    fts5vocab has none. Only a contentless fts5 table (content='') cannot
- *    be exported with data: its text is not in the database.
+ *    fts5vocab has none. A contentless fts5 table (content='') is
+ *    exported empty, after a comment that says so: SQLite keeps its
+ *    index but not its text, and the index cannot be imported (its shadow
+ *    tables are read-only in defensive mode, D1's and ours), so an
+ *    application that uses one indexes its text again; refusing the
+ *    whole export, as before, helped nobody.
  *  - A rowid table whose rowid is not a declared INTEGER PRIMARY KEY keeps
  *    its rowids (INSERT INTO "t" (rowid,...)), so anything that refers to
  *    them (an external-content fts5 index, the application) still agrees.
@@ -57,6 +61,9 @@
 #include <unistd.h>
 
 #define DUMP_BUF (1u << 20)
+/* Virtual-machine steps between two looks at the cancel flag: a few
+ * microseconds of work, a negligible cost. */
+#define DUMP_VM_CHECK 1000
 /* A value whose worst-case text fits in this much is formatted straight
  * into the output buffer; a larger one goes through it in pieces. */
 #define DUMP_DIRECT (DUMP_BUF / 4)
@@ -397,14 +404,27 @@ static void put_real(struct out *o, double v)
 	o->len += dump_fmt_real(v, room(o, DUMP_REAL_MAX));
 }
 
-/* Each byte as two lowercase hex digits. */
+/* Each byte as two lowercase hex digits, a table lookup per byte. */
 static void hex_into(char *p, const unsigned char *b, size_t n)
 {
-	static const char hx[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		p[2 * i] = hx[b[i] >> 4];
-		p[2 * i + 1] = hx[b[i] & 15];
-	}
+	static const char hex2[] = "000102030405060708090a0b0c0d0e0f"
+				   "101112131415161718191a1b1c1d1e1f"
+				   "202122232425262728292a2b2c2d2e2f"
+				   "303132333435363738393a3b3c3d3e3f"
+				   "404142434445464748494a4b4c4d4e4f"
+				   "505152535455565758595a5b5c5d5e5f"
+				   "606162636465666768696a6b6c6d6e6f"
+				   "707172737475767778797a7b7c7d7e7f"
+				   "808182838485868788898a8b8c8d8e8f"
+				   "909192939495969798999a9b9c9d9e9f"
+				   "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+				   "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+				   "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+				   "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+				   "e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+				   "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+	for (size_t i = 0; i < n; i++)
+		memcpy(p + 2 * i, hex2 + 2 * b[i], 2);
 }
 
 static void put_hex(struct out *o, const unsigned char *b, size_t n)
@@ -434,17 +454,16 @@ static size_t marker(const char *s, size_t n, int has_bs, char letter,
 }
 
 /* s[n] between single quotes, each ' doubled and each line break as its
- * marker, into p (room for 2 + n * max(2, marker lengths)). The next of
- * each special byte is found with memchr, so runs of plain text are
+ * marker, into p (room for 2 + n * max(2, marker lengths)). q, lf and cr
+ * are the first of each special byte in s (NULL: none, or not to be
+ * replaced); the next is found with memchr, so runs of plain text are
  * scanned and copied in bulk. Returns the length. */
-static size_t quote_into(char *p, const char *s, size_t n, const char *mlf,
-			 size_t llf, const char *mcr, size_t lcr)
+static size_t quote_into(char *p, const char *s, size_t n, const char *q,
+			 const char *lf, const char *mlf, size_t llf,
+			 const char *cr, const char *mcr, size_t lcr)
 {
-	const char *end = s + n, *q, *lf, *cr;
+	const char *end = s + n;
 	char *start = p;
-	q = memchr(s, '\'', n);
-	lf = llf ? memchr(s, '\n', n) : NULL;
-	cr = lcr ? memchr(s, '\r', n) : NULL;
 	*p++ = '\'';
 	for (;;) {
 		const char *next = q;
@@ -508,9 +527,9 @@ static void put_text(struct out *o, const char *s, size_t n)
 		puts_(o, "' AS TEXT)");
 		return;
 	}
-	int quote = memchr(s, '\'', n) != NULL;
-	int lf = memchr(s, '\n', n) != NULL, cr = memchr(s, '\r', n) != NULL;
-	if (!lf && !cr && !quote && n + 2 <= DUMP_DIRECT) {
+	const char *q = memchr(s, '\'', n), *lf = memchr(s, '\n', n),
+		   *cr = memchr(s, '\r', n);
+	if (!lf && !cr && !q && n + 2 <= DUMP_DIRECT) {
 		char *p = room(o, n + 2);
 		p[0] = '\'';
 		memcpy(p + 1, s, n);
@@ -531,8 +550,8 @@ static void put_text(struct out *o, const char *s, size_t n)
 	if (widest < 2)
 		widest = 2;
 	if (n <= (DUMP_DIRECT - 2) / widest)
-		o->len += quote_into(room(o, n * widest + 2), s, n, mlf, llf,
-				     mcr, lcr);
+		o->len += quote_into(room(o, n * widest + 2), s, n, q, lf, mlf,
+				     llf, cr, mcr, lcr);
 	else
 		quote_put(o, s, n, mlf, mcr);
 	if (cr) {
@@ -547,20 +566,26 @@ static void put_text(struct out *o, const char *s, size_t n)
 	}
 }
 
+/* Column i of the current row. Read through sqlite3_column_value() and
+ * the sqlite3_value_*() accessors, which skip the per-call error and
+ * mutex bookkeeping of sqlite3_column_*(): SQLite calls such use of an
+ * unprotected value "not threadsafe", which is moot here, where the
+ * connection belongs to this thread alone. */
 static void put_value(struct out *o, sqlite3_stmt *st, int i)
 {
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER: put_int(o, sqlite3_column_int64(st, i)); break;
-	case SQLITE_FLOAT: put_real(o, sqlite3_column_double(st, i)); break;
+	sqlite3_value *v = sqlite3_column_value(st, i);
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER: put_int(o, sqlite3_value_int64(v)); break;
+	case SQLITE_FLOAT: put_real(o, sqlite3_value_double(v)); break;
 	case SQLITE_TEXT: {
-		const char *t = (const char *)sqlite3_column_text(st, i);
-		put_text(o, t ? t : "", (size_t)sqlite3_column_bytes(st, i));
+		const char *t = (const char *)sqlite3_value_text(v);
+		put_text(o, t ? t : "", (size_t)sqlite3_value_bytes(v));
 		break;
 	}
 	case SQLITE_BLOB: {
-		const void *b = sqlite3_column_blob(st, i);
+		const void *b = sqlite3_value_blob(v);
 		put(o, "X'", 2);
-		put_hex(o, b, (size_t)sqlite3_column_bytes(st, i));
+		put_hex(o, b, (size_t)sqlite3_value_bytes(v));
 		put(o, "'", 1);
 		break;
 	}
@@ -595,6 +620,15 @@ __attribute__((format(printf, 2, 3))) static int fail(struct ctx *c,
 static int cancelled(struct ctx *c)
 {
 	return c->pr && c->pr->cancel && atomic_load(c->pr->cancel);
+}
+
+/* Called by SQLite every DUMP_VM_CHECK steps of its virtual machine,
+ * inside sqlite3_step(): non-zero interrupts the statement. So a cancelled
+ * job stops even within one long step (a scan over many pages that yields
+ * no row, the schema queries), not only between rows. */
+static int on_vm_progress(void *arg)
+{
+	return cancelled(arg);
 }
 
 static int wanted(const struct ctx *c, const char *name)
@@ -850,14 +884,14 @@ static int dump_rows(struct ctx *c, const char *table, int keep_rowid)
 			put_value(&c->out, rows, i);
 		}
 		put(&c->out, ");\n", 3);
-		if ((++nrows & 0xffff) == 0) {
-			if (cancelled(c)) {
-				rc = fail(c, "%s", c->pr->cancel_why);
-				goto out;
-			}
-			if (c->pr && c->pr->fn)
-				c->pr->fn(c->pr->ctx, table, nrows);
+		/* At every row (a load of one flag): a cancelled job stops
+		 * within a row, however large the table. */
+		if (cancelled(c)) {
+			rc = fail(c, "%s", c->pr->cancel_why);
+			goto out;
 		}
+		if ((++nrows & 0xffff) == 0 && c->pr && c->pr->fn)
+			c->pr->fn(c->pr->ctx, table, nrows);
 		if (c->out.failed) {
 			rc = D1E_IO;
 			goto out;
@@ -899,13 +933,39 @@ static int dump_table(struct ctx *c, const char *name, const char *sql,
 		return 0;
 
 	if (!strcmp(type, "virtual")) {
-		char mod[32];
+		char mod[32], shadow[300];
 		const char *args;
 		if (vtab_module(sql, mod, sizeof(mod), &args))
 			return fail(c,
 				    "Cannot export virtual table %s: its "
 				    "definition is not understood",
 				    name);
+		int fts5 = !strcasecmp(mod, "fts5"), stored = 0, external = 0;
+		if (fts5) {
+			snprintf(shadow, sizeof(shadow), "%s_content", name);
+			stored = has_table(c, shadow);
+			external = !stored && fts5_external(args);
+		}
+		if (fts5 && !stored && !external && !o->no_data) {
+			/* Contentless (content=''): SQLite keeps the index but
+			 * not the text, and the index alone cannot be brought
+			 * back (its shadow tables are read-only in defensive
+			 * mode, and the text cannot be rebuilt from it). So
+			 * the definition only, saying so in the file. */
+			if (!o->no_schema)
+				puts_(&c->out,
+				      "-- The next table is a contentless fts5 "
+				      "table (content=''): SQLite stores its "
+				      "index, not its text, so it is exported "
+				      "empty; index the text again after the "
+				      "import.\n");
+			if (c->pr && c->pr->note)
+				c->pr->note(c->pr->ctx,
+					    "Table %s is a contentless fts5 table: "
+					    "exported empty (its text is not "
+					    "stored in the database).",
+					    name);
+		}
 		if (!o->no_schema) {
 			puts_(&c->out, sql);
 			puts_(&c->out, ";\n");
@@ -914,16 +974,14 @@ static int dump_table(struct ctx *c, const char *name, const char *sql,
 			return 0;
 		if (!strcasecmp(mod, "rtree") || !strcasecmp(mod, "rtree_i32"))
 			return dump_rows(c, name, 0);
-		if (strcasecmp(mod, "fts5") != 0)
+		if (!fts5)
 			return fail(c,
 				    "Cannot export virtual table %s: module %s "
 				    "is not one of fts5, fts5vocab, rtree",
 				    name, mod);
-		char shadow[300];
-		snprintf(shadow, sizeof(shadow), "%s_content", name);
-		if (has_table(c, shadow))
+		if (stored)
 			return dump_rows(c, name, 1);
-		if (fts5_external(args)) {
+		if (external) {
 			char **r =
 			    realloc(c->rebuild, (c->nrebuild + 1) * sizeof(*r));
 			if (!r)
@@ -932,13 +990,8 @@ static int dump_table(struct ctx *c, const char *name, const char *sql,
 			if (!(r[c->nrebuild] = strdup(name)))
 				return D1E_NOMEM;
 			c->nrebuild++;
-			return 0;
 		}
-		return fail(c,
-			    "Cannot export the contentless fts5 table %s: its "
-			    "text is not stored in the database (export "
-			    "with no_data, or leave it out with tables)",
-			    name);
+		return 0;
 	}
 	if (!o->no_schema) {
 		if (!strncmp(sql, "CREATE TABLE \"", 14) ||
@@ -1047,12 +1100,19 @@ int dump_write(sqlite3 *db, const struct dump_opts *o, int fd,
 	c.out.buf = malloc(DUMP_BUF);
 	if (!c.out.buf)
 		return D1E_NOMEM;
+	if (pr && pr->cancel)
+		sqlite3_progress_handler(db, DUMP_VM_CHECK, on_vm_progress, &c);
 	rc = dump_all(&c);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
 	flush(&c.out);
 	if (!rc && c.out.failed)
 		rc = D1E_IO;
 	if (rc == D1E_IO)
 		snprintf(err, cap, "Could not write the export file");
+	if (rc && cancelled(&c)) { /* whatever it met, it was told to stop */
+		rc = D1E_SQL;
+		snprintf(err, cap, "%s", pr->cancel_why);
+	}
 	*bytes = c.out.total;
 	for (size_t i = 0; i < c.nrebuild; i++)
 		free(c.rebuild[i]);

@@ -18,11 +18,16 @@ struct dump_opts {
 };
 
 struct dump_progress {
-	/* Called at each table, and every 64k rows within one. */
+	/* Called at each table, and every 64k rows within one. The cancel
+	 * flag is read at every row, and every 1000 steps of SQLite's
+	 * virtual machine within a statement. */
 	void (*fn)(void *ctx, const char *table, int64_t rows);
 	void *ctx;
 	atomic_int *cancel; /* non-zero: stop with cancel_why */
 	const char *cancel_why;
+	/* Something the user should know about a table (may be NULL). */
+	void (*note)(void *ctx, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 };
 
 /* Write the dump of db to fd. db is a connection the caller owns, inside

@@ -177,21 +177,45 @@ describe('export and import', () => {
 		assert.deepEqual(await rows(dst.uuid, 'SELECT count(*) AS n FROM vals'), [{ n: 0 }]);
 	});
 
-	test('a table that does not exist, or a contentless FTS5 table, fails the export with a message', async () => {
+	test('a table that does not exist fails the export with a message', async () => {
 		const c = h.srv.sdk();
 		const db = await createDb(h.srv, uniqueName('bad'));
-		assertOk(await query(db.uuid, "CREATE TABLE t(a); CREATE VIRTUAL TABLE cl USING fts5(x, content='')"));
-		let r = await sdkExport(c, h.srv.account.id, db.uuid, { tables: ['nope'] });
+		assertOk(await query(db.uuid, 'CREATE TABLE t(a)'));
+		const r = await sdkExport(c, h.srv.account.id, db.uuid, { tables: ['nope'] });
 		assert.equal(r.status, 'error');
 		assert.equal(r.success, false);
 		assert.match(r.error, /No such table to export: nope/);
-		r = await sdkExport(c, h.srv.account.id, db.uuid);
-		assert.equal(r.status, 'error');
-		assert.match(r.error, /contentless fts5 table cl/);
-		r = await sdkExport(c, h.srv.account.id, db.uuid, { tables: ['t'] });
+	});
+
+	test('a contentless FTS5 table is exported empty, with a comment, and imports as a usable table', async () => {
+		const c = h.srv.sdk();
+		const acct = h.srv.account.id;
+		const src = await createDb(h.srv, uniqueName('cl'));
+		assertOk(await query(src.uuid, "CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes VALUES (1, 'alpha beta'), (2, 'gamma'); CREATE VIRTUAL TABLE cl USING fts5(x, content=''); INSERT INTO cl(rowid, x) SELECT id, body FROM notes"));
+		assert.deepEqual(await rows(src.uuid, "SELECT rowid FROM cl WHERE cl MATCH 'beta'"), [{ rowid: 1 }]);
+		const r = await sdkExport(c, acct, src.uuid);
 		assert.equal(r.status, 'complete', JSON.stringify(r));
-		r = await sdkExport(c, h.srv.account.id, db.uuid, { no_data: true });
-		assert.equal(r.status, 'complete', JSON.stringify(r));
+		const sql = await (await fetch(r.result.signed_url)).text();
+		assert.match(sql, /-- The next table is a contentless fts5 table \(content=''\)[^\n]*exported empty[^\n]*\nCREATE VIRTUAL TABLE cl USING fts5\(x, content=''\);\n/);
+		assert.ok(!/cl_(data|idx|docsize|config)/.test(sql), 'no shadow tables in the export');
+		assert.match(sql, /INSERT INTO "notes"/);
+		// the same with wrangler, and the file imports: the table is there, empty, and works
+		const file = path.join(dir, 'contentless.sql');
+		const w = await wrangler(['d1', 'export', src.name, '--remote', '--output', file, '-y'], env());
+		assert.equal(w.code, 0, wranglerDesc(w));
+		assert.equal(await fsp.readFile(file, 'utf8'), sql);
+		const dst = await createDb(h.srv, uniqueName('cl2'));
+		const w2 = await wrangler(['d1', 'execute', dst.name, '--remote', '--file', file, '-y'], env());
+		assert.equal(w2.code, 0, wranglerDesc(w2));
+		assert.deepEqual(await rows(dst.uuid, "SELECT rowid FROM cl WHERE cl MATCH 'beta'"), []);
+		assertOk(await query(dst.uuid, 'INSERT INTO cl(rowid, x) SELECT id, body FROM notes'));
+		assert.deepEqual(await rows(dst.uuid, "SELECT rowid FROM cl WHERE cl MATCH 'beta OR gamma' ORDER BY rowid"), [{ rowid: 1 }, { rowid: 2 }]);
+		// a schema-only export has the definition, with no comment (nothing is left out)
+		const s = await sdkExport(c, acct, src.uuid, { no_data: true });
+		assert.equal(s.status, 'complete', JSON.stringify(s));
+		const schema = await (await fetch(s.result.signed_url)).text();
+		assert.match(schema, /^CREATE VIRTUAL TABLE cl USING fts5\(x, content=''\);$/m);
+		assert.doesNotMatch(schema, /^--/m);
 	});
 
 	test('SDK: export answers active then complete with a signed URL; import init/PUT/ingest/poll', async () => {
