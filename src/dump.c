@@ -917,6 +917,8 @@ static int dump_table(struct ctx *c, const char *name, const char *sql,
 		      const char *type, int without_rowid)
 {
 	const struct dump_opts *o = c->opt;
+	if (cancelled(c))
+		return fail(c, "%s", c->pr->cancel_why);
 	if (c->pr && c->pr->fn)
 		c->pr->fn(c->pr->ctx, name, 0);
 	if (!strcasecmp(name, "sqlite_sequence")) {
