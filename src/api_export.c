@@ -12,6 +12,18 @@
  * On completion the answer carries a signed URL for GET
  * /client/v4/d1/signed/export/<db>/<file>, valid for the jobs' TTL (one
  * hour), which the sweeper removes afterwards.
+ *
+ * Durability. The file is not fsynced before the job completes: it is a
+ * temporary copy that an export makes again from the database at will,
+ * clients download it at once, and an fsync would cost the time to write
+ * all of it to the disk (as long as the dump itself, for a large
+ * database) on the path to "complete"; `sqlite3 db .dump > file` does not
+ * sync either. A crash of the process loses nothing (the page cache keeps
+ * the file). A crash of the machine can leave a completed file shorter
+ * than it was, for the few seconds until the kernel writes it back; so
+ * its name carries its size (<db>-<job>-<bytes>.sql, signed into the URL
+ * like the rest of the path), and a download of a file of another size
+ * is refused as incomplete rather than served cut short.
  */
 #include "api.h"
 
@@ -105,9 +117,8 @@ static void export_run(struct job *j, void *arg)
 	struct dump_progress pr = {on_progress, x, job_cancel_flag(j),
 				   job_cancel_why(j), on_note};
 	x->job = j;
-	snprintf(file, sizeof(file), "%s-%s.sql", x->db, job_id(j));
-	snprintf(path, sizeof(path), "%s/%s", x->dir, file);
-	snprintf(part, sizeof(part), "%s.part", path);
+	snprintf(part, sizeof(part), "%s/%s-%s.sql.part", x->dir, x->db,
+		 job_id(j));
 	job_message(j, "Starting export...");
 	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -122,6 +133,10 @@ static void export_run(struct job *j, void *arg)
 	}
 	/* The snapshot is no longer needed: let checkpoints move on. */
 	close_snapshot(x);
+	/* Its size in its name: see "Durability" above. */
+	snprintf(file, sizeof(file), "%s-%s-%lld.sql", x->db, job_id(j),
+		 (long long)bytes);
+	snprintf(path, sizeof(path), "%s/%s", x->dir, file);
 	if (!rc && rename(part, path) != 0) {
 		rc = D1E_IO;
 		snprintf(err, sizeof(err), "Could not write the export file");
@@ -384,14 +399,15 @@ int api_export_download(struct req *r)
 	if (rc)
 		return req_fail(r, rc, "Invalid signed URL: %s", why);
 	/* Signed by us, so the names are ours; checked all the same. */
-	const char *f = r->file_ref;
+	const char *f = r->file_ref, *size = strrchr(f, '-');
 	size_t fl = strlen(f);
-	if (!util_is_uuid(r->db_ref) || fl < 5 ||
+	if (!util_is_uuid(r->db_ref) || fl < 5 || !size ||
 	    strcmp(f + fl - 4, ".sql") != 0 ||
 	    strspn(f, "0123456789abcdef-") != fl - 4 ||
 	    strncmp(f, r->db_ref, strlen(r->db_ref)) != 0)
 		return req_fail(r, D1E_BAD_SIGNATURE,
 				"Invalid signed URL: not an export file");
+	size++; /* the size in the name, after the job's id */
 	snprintf(path, sizeof(path), "%s/%s",
 		 jobs_dir(r->srv->jobs, JOB_EXPORT), f);
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -401,6 +417,14 @@ int api_export_download(struct req *r)
 		return req_fail(r, D1E_NOT_FOUND,
 				"The export file %s is gone (exports are kept "
 				"for an hour)",
+				f);
+	}
+	if (strtoll(size, NULL, 10) != (long long)st.st_size) {
+		close(fd);
+		return req_fail(r, D1E_NOT_FOUND,
+				"The export file %s is incomplete (the machine "
+				"stopped before it reached the disk); export "
+				"again",
 				f);
 	}
 	req_file(r, fd, (uint64_t)st.st_size, "application/sql");

@@ -358,7 +358,8 @@ describe('export and import', () => {
 		assertErr(await get(later), 403, 10000, /signature does not match/);
 		const foreign = new URL(url.href.replace(`/export/${a.uuid}/`, `/export/${b.uuid}/`));
 		assertErr(await get(foreign), 403, 10000);
-		const otherFile = new URL(url.href.replace(/[0-9a-f]{32}\.sql/, '0'.repeat(32) + '.sql'));
+		const otherFile = new URL(url.href.replace(/[0-9a-f]{32}-\d+\.sql/, '0'.repeat(32) + '-1.sql'));
+		assert.notEqual(otherFile.href, url.href);
 		assertErr(await get(otherFile), 403, 10000);
 		assertErr(await get(url.origin + url.pathname), 403, 10000, /not signed/);
 		// an upload URL is not a download URL
@@ -368,6 +369,24 @@ describe('export and import', () => {
 		assert.equal(res.status, 403);
 		assert.match((await res.json()).errors[0].message, /signature/);
 		assert.equal((await fetch(url)).status, 200);
+	});
+
+	test('an export file is named with its size, and a file cut short (a machine crash before writeback) is refused, not served', async () => {
+		const c = h.srv.sdk();
+		const db = await createDb(h.srv, uniqueName('cut'));
+		assertOk(await query(db.uuid, "CREATE TABLE t(x); INSERT INTO t VALUES ('some text')"));
+		const r = await sdkExport(c, h.srv.account.id, db.uuid);
+		assert.equal(r.status, 'complete', JSON.stringify(r));
+		const m = r.result.filename.match(/^([0-9a-f-]{36})-([0-9a-f]{32})-(\d+)\.sql$/);
+		assert.ok(m, r.result.filename);
+		assert.equal(m[1], db.uuid);
+		const body = await (await fetch(r.result.signed_url)).text();
+		assert.equal(Buffer.byteLength(body), Number(m[3]));
+		const file = path.join(h.srv.dataDir, 'exports', r.result.filename);
+		await fsp.truncate(file, Number(m[3]) - 3);
+		const res = await fetch(r.result.signed_url);
+		assert.equal(res.status, 404);
+		assert.match((await res.json()).errors[0].message, /incomplete/);
 	});
 
 	test('queries and writes go on during an export, which sees its snapshot', async () => {
