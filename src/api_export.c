@@ -96,7 +96,7 @@ static void on_progress(void *ctx, const char *table, int64_t rows)
 }
 
 __attribute__((format(printf, 2, 3))) static void on_note(void *ctx,
-							 const char *fmt, ...)
+							  const char *fmt, ...)
 {
 	struct export_ctx *x = ctx;
 	char msg[1200];

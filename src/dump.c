@@ -210,10 +210,9 @@ static const uint64_t pow5[28] = {1u,
 				  7450580596923828125u};
 
 /* 10^k as doubles: exact up to 10^22 (Clinger's fast path below). */
-static const double pow10d[23] = {1e0,	1e1,  1e2,  1e3,  1e4,	1e5,
-				  1e6,	1e7,  1e8,  1e9,  1e10, 1e11,
-				  1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-				  1e18, 1e19, 1e20, 1e21, 1e22};
+static const double pow10d[23] = {
+    1e0,  1e1,	1e2,  1e3,  1e4,  1e5,	1e6,  1e7,  1e8,  1e9,	1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 typedef unsigned __int128 u128;
 
@@ -284,7 +283,7 @@ static int sig_digits(uint64_t m, int e, int guess, int prec, uint64_t *d,
  * fraction dropped. Returns the length. */
 static size_t layout_g(char *out, int neg, uint64_t d, int prec, int x)
 {
-	char dig[20], *p = out;
+	char dig[20] = "", *p = out;
 	utoa_end(d, dig + prec);
 	int nd = prec;
 	while (nd > 1 && dig[nd - 1] == '0')
@@ -303,8 +302,8 @@ static size_t layout_g(char *out, int neg, uint64_t d, int prec, int x)
 		unsigned ax = (unsigned)(x < 0 ? -x : x);
 		if (ax >= 100)
 			*p++ = (char)('0' + ax / 100);
-		*p++ = digits2[(ax % 100) * 2];
-		*p++ = digits2[(ax % 100) * 2 + 1];
+		*p++ = digits2[(size_t)(ax % 100) * 2];
+		*p++ = digits2[(size_t)(ax % 100) * 2 + 1];
 	} else if (x >= 0) {
 		memcpy(p, dig, (size_t)x + 1);
 		p += x + 1;
@@ -324,6 +323,13 @@ static size_t layout_g(char *out, int neg, uint64_t d, int prec, int x)
 	return (size_t)(p - out);
 }
 
+/* n bytes of s into out, no NUL: the formatters return lengths. */
+static size_t copy_out(char *out, const char *s, size_t n)
+{
+	memcpy(out, s, n);
+	return n;
+}
+
 /* What printf and strtod make of it, for what the fast path does not
  * cover (very large or small magnitudes, subnormals). */
 static size_t fmt_real_libc(double v, char *out)
@@ -332,28 +338,20 @@ static size_t fmt_real_libc(double v, char *out)
 	snprintf(tmp, sizeof(tmp), "%.15g", v);
 	if (strtod(tmp, NULL) != v)
 		snprintf(tmp, sizeof(tmp), "%.17g", v);
-	size_t n = strlen(tmp);
-	memcpy(out, tmp, n);
-	return n;
+	return copy_out(out, tmp, strlen(tmp));
 }
 
 size_t dump_fmt_real(double v, char *out)
 {
-	size_t n;
-	if (isinf(v)) {
-		n = v > 0 ? 5 : 6;
-		memcpy(out, v > 0 ? "9e999" : "-9e999", n);
-		return n;
-	}
-	if (isnan(v)) { /* SQLite stores NaN as NULL; never here */
-		memcpy(out, "NULL", 4);
-		return 4;
-	}
-	if (v == 0) {
-		n = signbit(v) ? 4 : 3;
-		memcpy(out, signbit(v) ? "-0.0" : "0.0", n);
-		return n;
-	}
+	size_t n = 0;
+	if (isinf(v))
+		return v > 0 ? copy_out(out, "9e999", 5)
+			     : copy_out(out, "-9e999", 6);
+	if (isnan(v)) /* SQLite stores NaN as NULL; never here */
+		return copy_out(out, "NULL", 4);
+	if (v == 0)
+		return signbit(v) ? copy_out(out, "-0.0", 4)
+				  : copy_out(out, "0.0", 3);
 	/* 15 digits when they read back as the same double (the value as
 	 * people wrote it), else 17, which always do: printf's %.15g, then
 	 * %.17g, computed exactly. */
@@ -369,28 +367,25 @@ size_t dump_fmt_real(double v, char *out)
 	if (ok) {
 		/* Does d * 10^(x-14) read back as a? With both factors exact
 		 * doubles, one IEEE multiplication or division rounds it
-		 * exactly as strtod would (Clinger). */
+		 * exactly as strtod would (Clinger). Past 10^22, printf. */
 		int k = x - 14;
-		double a = fabs(v), back;
+		double back = -1;
 		if (k >= 0 && k <= 22)
 			back = (double)d * pow10d[k];
 		else if (k < 0 && k >= -22)
 			back = (double)d / pow10d[-k];
-		else
-			return fmt_real_libc(v, out);
-		if (back == a)
+		if (back == fabs(v))
 			n = layout_g(out, neg, d, 15, x);
-		else if (!sig_digits(m, be - 1075, x, 17, &d, &x))
+		else if (back >= 0 && !sig_digits(m, be - 1075, x, 17, &d, &x))
 			n = layout_g(out, neg, d, 17, x);
 		else
-			return fmt_real_libc(v, out);
-	} else {
+			ok = 0;
+	}
+	if (!ok)
 		n = fmt_real_libc(v, out);
-	}
-	if (!memchr(out, '.', n) && !memchr(out, 'e', n)) {
-		memcpy(out + n, ".0", 2); /* keep it REAL: 1 would come back INT */
-		n += 2;
-	}
+	/* Keep it REAL: 1 would come back an INTEGER. */
+	if (!memchr(out, '.', n) && !memchr(out, 'e', n))
+		n += copy_out(out + n, ".0", 2);
 	return n;
 }
 
@@ -424,7 +419,7 @@ static void hex_into(char *p, const unsigned char *b, size_t n)
 				   "e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
 				   "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 	for (size_t i = 0; i < n; i++)
-		memcpy(p + 2 * i, hex2 + 2 * b[i], 2);
+		memcpy(p + 2 * i, hex2 + (size_t)b[i] * 2, 2);
 }
 
 static void put_hex(struct out *o, const unsigned char *b, size_t n)
@@ -441,8 +436,7 @@ static void put_hex(struct out *o, const unsigned char *b, size_t n)
 /* A marker for c ("\n" or "\r" as backslash + letter) that the text does
  * not contain: the letter, then digits if needed. Its one backslash is
  * its first byte, so no match can straddle it and the text. */
-static size_t marker(const char *s, size_t n, int has_bs, char letter,
-		     char *m)
+static size_t marker(const char *s, size_t n, int has_bs, char letter, char *m)
 {
 	m[0] = '\\';
 	m[1] = letter;
@@ -503,7 +497,7 @@ static void quote_put(struct out *o, const char *s, size_t n, const char *mlf,
 	size_t from = 0;
 	put(o, "'", 1);
 	for (size_t i = 0; i < n; i++) {
-		const char *rep = s[i] == '\''			 ? "''"
+		const char *rep = s[i] == '\''		   ? "''"
 				  : s[i] == '\n' && mlf[0] ? mlf
 				  : s[i] == '\r' && mcr[0] ? mcr
 							   : NULL;
@@ -962,11 +956,12 @@ static int dump_table(struct ctx *c, const char *name, const char *sql,
 				      "empty; index the text again after the "
 				      "import.\n");
 			if (c->pr && c->pr->note)
-				c->pr->note(c->pr->ctx,
-					    "Table %s is a contentless fts5 table: "
-					    "exported empty (its text is not "
-					    "stored in the database).",
-					    name);
+				c->pr->note(
+				    c->pr->ctx,
+				    "Table %s is a contentless fts5 table: "
+				    "exported empty (its text is not "
+				    "stored in the database).",
+				    name);
 		}
 		if (!o->no_schema) {
 			puts_(&c->out, sql);
@@ -1111,7 +1106,8 @@ int dump_write(sqlite3 *db, const struct dump_opts *o, int fd,
 		rc = D1E_IO;
 	if (rc == D1E_IO)
 		snprintf(err, cap, "Could not write the export file");
-	if (rc && cancelled(&c)) { /* whatever it met, it was told to stop */
+	if (rc && pr &&
+	    cancelled(&c)) { /* whatever it met, it was told to stop */
 		rc = D1E_SQL;
 		snprintf(err, cap, "%s", pr->cancel_why);
 	}

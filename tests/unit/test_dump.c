@@ -82,7 +82,8 @@ TEST(dump_fmt_real_exact_strings)
 	CHECK_STR(fmt_real(1.5e-7, b), "1.5e-07");
 	CHECK_STR(fmt_real(ldexp(1, -25), b), "2.9802322387695312e-08");
 	CHECK_STR(fmt_real(DBL_MAX, b), "1.7976931348623157e+308");
-	CHECK_STR(fmt_real(4.9406564584124654e-324, b), "4.94065645841247e-324");
+	CHECK_STR(fmt_real(4.9406564584124654e-324, b),
+		  "4.94065645841247e-324");
 	CHECK_STR(fmt_real(0.0, b), "0.0");
 	CHECK_STR(fmt_real(-0.0, b), "-0.0");
 	CHECK_STR(fmt_real(INFINITY, b), "9e999");
@@ -133,8 +134,12 @@ TEST(dump_fmt_real_random_match_printf)
 			v = (double)(s % 100000000) /
 			    pow(10, (double)((s >> 40) % 12));
 			break;
-		case 2: v = (double)(s % 1000000) / (double)(1 + (s >> 44)); break;
-		default: v = ldexp((double)(s >> 11), (int)((s >> 3) % 300) - 200);
+		case 2:
+			v = (double)(s % 1000000) / (double)(1 + (s >> 44));
+			break;
+		default:
+			v = ldexp((double)(s >> 11),
+				  (int)((s >> 3) % 300) - 200);
 		}
 		if (!isnan(v))
 			bad += !real_ok(v);
@@ -250,8 +255,9 @@ TEST(dump_values_read_back_exactly)
 	CHECK(sql && strstr(sql, ",replace(replace('x\\r\\ny','\\r',char(13)),"
 				 "'\\n',char(10)));\n"));
 	/* markers that the text does not contain */
-	CHECK(sql && strstr(sql, ",replace(replace('\\n and \\n2 and \\n1 "
-				 "\\r\\r1','\\r1',char(13)),'\\n2',char(10)));\n"));
+	CHECK(sql &&
+	      strstr(sql, ",replace(replace('\\n and \\n2 and \\n1 "
+			  "\\r\\r1','\\r1',char(13)),'\\n2',char(10)));\n"));
 	CHECK(sql && strstr(sql, ",CAST(X'6e756c00696e73696465' AS "
 				 "TEXT));\n"));
 	CHECK(sql && strstr(sql, ",X'');\n"));
@@ -349,9 +355,8 @@ TEST(dump_contentless_fts5_exported_empty)
 	CHECK(sql && !strstr(sql, "cl_"));
 	/* It imports as a working, empty table. */
 	sqlite3 *copy = open_mem(sql);
-	CHECK(sqlite3_exec(copy,
-			   "INSERT INTO cl(rowid, x) VALUES (2, 'beta')", NULL,
-			   NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(copy, "INSERT INTO cl(rowid, x) VALUES (2, 'beta')",
+			   NULL, NULL, NULL) == SQLITE_OK);
 	free(sql);
 	sqlite3_close(copy);
 	sqlite3_close(db);
