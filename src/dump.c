@@ -51,6 +51,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -61,6 +62,8 @@
 #include <unistd.h>
 
 #define DUMP_BUF (1u << 20)
+/* Bytes written between two starts of their write-back. */
+#define DUMP_WRITEBACK (8 << 20)
 /* Virtual-machine steps between two looks at the cancel flag: a few
  * microseconds of work, a negligible cost. */
 #define DUMP_VM_CHECK 1000
@@ -74,6 +77,7 @@ struct out {
 	size_t len;
 	int failed;
 	int64_t total;
+	int64_t started; /* written back from here on: see flush() */
 };
 
 static void flush(struct out *o)
@@ -90,6 +94,18 @@ static void flush(struct out *o)
 	}
 	o->total += (int64_t)o->len;
 	o->len = 0;
+	/* Start the write-back of each DUMP_WRITEBACK written, without
+	 * waiting for it. Left to the kernel, a large export would sit in
+	 * the page cache as gigabytes of dirty pages for half a minute,
+	 * slowing down every writer on the machine once they pass its dirty
+	 * limits: the fsyncs of the databases' commits, and the client that
+	 * downloads the export into a file of its own. (An error is of no
+	 * consequence: a pipe, say, has nothing to write back.) */
+	if (o->total - o->started >= DUMP_WRITEBACK) {
+		sync_file_range(o->fd, o->started, o->total - o->started,
+				SYNC_FILE_RANGE_WRITE);
+		o->started = o->total;
+	}
 }
 
 /* Where the next n (at most DUMP_DIRECT) bytes go; the caller writes them

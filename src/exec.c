@@ -79,6 +79,7 @@ struct conn {
 	int touched_pragma;   /* a user PRAGMA changed connection state */
 	int64_t deadline_us;  /* monotonic; 0 = none */
 	int timed_out;
+	atomic_int *cancel; /* an import's job: stop when set */
 	int64_t rows_written;
 	/* Rows changed per table during the current statement, so that one
 	 * index entry per index can be added once the statement is done (no
@@ -446,7 +447,13 @@ static int on_progress(void *ud)
 		c->timed_out = 1;
 		return 1;
 	}
-	return 0;
+	return c->cancel && atomic_load(c->cancel);
+}
+
+void exec_user_cancel_flag(void *conn_ctx, atomic_int *cancel)
+{
+	struct conn *c = conn_ctx;
+	c->cancel = cancel;
 }
 
 int exec_conn_setup(sqlite3 *db, int writer, void *ctx, void **conn_ctx)
@@ -603,6 +610,10 @@ static int sql_error(struct exec_run *x, struct conn *c, int rc)
 			 "Query exceeded the time limit of %lld ms and was "
 			 "stopped; nothing was changed: SQLITE_INTERRUPT",
 			 (long long)c->lim->timeout_ms);
+		return D1E_SQL;
+	}
+	if (c->cancel && atomic_load(c->cancel)) {
+		snprintf(x->err, sizeof(x->err), "Cancelled: SQLITE_INTERRUPT");
 		return D1E_SQL;
 	}
 	if (prim == SQLITE_FULL && c->writer && near_size_limit(c)) {

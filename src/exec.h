@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define EXEC_MAX_PARAMS	   100
@@ -92,6 +93,12 @@ int exec_user_prepare(void *conn_ctx, const char *sql, size_t len,
 		      size_t cap);
 int exec_user_step(void *conn_ctx, sqlite3_stmt *st, struct exec_counts *n,
 		   char *err, size_t cap);
+/* Until set again, a non-zero *cancel (NULL: none) stops the statement
+ * under way in exec_user_step() within about 1000 steps of SQLite's
+ * virtual machine, as the time limit does (D1E_SQL, "Cancelled"); an
+ * import sets it to its job's cancel flag, so that an unpolled import
+ * stops inside a long statement too. */
+void exec_user_cancel_flag(void *conn_ctx, atomic_int *cancel);
 /* After the last exec_user_step() of a run: the on/off PRAGMAs its
  * statements set (which last from one statement to the next, as in a
  * file) go back to D1's defaults for the connection's next user. */

@@ -28,6 +28,9 @@
  * transaction already, and that PRAGMA does nothing inside one); foreign
  * keys are deferred to the end of the import instead, where any violation
  * fails it. A ROLLBACK (what `.dump` writes after errors) fails the import.
+ * A cancelled import (its job unpolled, the server stopping) stops before
+ * the next statement and, through exec.c's progress handler, inside the
+ * one under way.
  */
 #include "ingest.h"
 
@@ -398,6 +401,10 @@ static int run_piece(sqlite3 *db, void *conn_ctx, struct ingest_run *x,
 		}
 		rc = exec_user_step(conn_ctx, st, &x->counts, err, sizeof(err));
 		sqlite3_finalize(st);
+		if (rc && x->cancel && atomic_load(x->cancel)) {
+			snprintf(x->err, sizeof(x->err), "%s", x->cancel_why);
+			return D1E_SQL;
+		}
 		if (rc)
 			return rc == D1E_SQL ? fail(x, n, line, err) : rc;
 		x->num_queries++;
@@ -431,6 +438,8 @@ int ingest_apply(sqlite3 *db, void *conn_ctx, void *arg)
 	if (sqlite3_exec(db, "PRAGMA defer_foreign_keys=ON", NULL, NULL,
 			 NULL) != SQLITE_OK)
 		return D1E_IO;
+	/* A cancelled import stops inside a long statement too. */
+	exec_user_cancel_flag(conn_ctx, x->cancel);
 	while ((rc = ingest_next(x->rd, &sql, &len, &line, err, sizeof(err))) ==
 	       1) {
 		rc = run_piece(db, conn_ctx, x, sql, len, line, &tick);
@@ -467,6 +476,7 @@ int ingest_apply(sqlite3 *db, void *conn_ctx, void *arg)
 	x->size_after = exec_conn_size(conn_ctx);
 	x->last_row_id = sqlite3_last_insert_rowid(db);
 out:
+	exec_user_cancel_flag(conn_ctx, NULL);
 	exec_user_done(conn_ctx);
 	sqlite3_exec(db, "PRAGMA defer_foreign_keys=OFF", NULL, NULL, NULL);
 	x->duration_ms = (double)(util_mono_us() - t0) / 1000.0;
