@@ -4,8 +4,9 @@
  * cut back to its last whole record), never a crash, and a restore from
  * whatever loaded must stay within the database file.
  *
- * Input: a 4-byte little-endian length L, L bytes of base.d1h, then the
- * rest as log.d1h. The corpus holds histories d1d wrote.
+ * Input: a 4-byte little-endian length L, L bytes of the base image
+ * (history/base-0000000000000000.d1h), then the rest as the log segment
+ * history/log-0000000000000001.d1h. The corpus holds histories d1d wrote.
  */
 #include "apierr.h"
 #include "history.h"
@@ -54,9 +55,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     (uint32_t)data[2] << 16 | (uint32_t)data[3] << 24;
 	if (l > size - 4)
 		l = (uint32_t)(size - 4);
-	put("history/base.d1h", data + 4, l);
-	put("history/log.d1h", data + 4 + l, size - 4 - l);
+	put("history/base-0000000000000000.d1h", data + 4, l);
+	put("history/log-0000000000000001.d1h", data + 4 + l, size - 4 - l);
 	put("db.sqlite", page, sizeof(page));
+	snprintf(bm, sizeof(bm), "%s/restore.journal", dir);
+	unlink(bm); /* a restore's, left by an earlier input */
 	if (hist_open(dir, "00000000-0000-4000-8000-000000000000", &h) != 0)
 		return 0;
 	hist_bookmark(h, bm);
