@@ -22,7 +22,8 @@
  *   history/log-NNNN.d1h   a segment of the log: the records of commits
  *                          NNNN, NNNN+1, ..., appended; the last segment
  *                          is the one appended to, earlier ones are
- *                          sealed (fsynced whole before the next begins).
+ *                          sealed (fsynced whole before the next begins)
+ *                          at each snapshot and past 64 MiB.
  *   history/...tmp, snapshot.db  work files, removed at open
  *   restore.journal        present only while a restore runs (see below)
  *
@@ -86,14 +87,16 @@
  * commits therefore always describe db.sqlite.
  *
  * Snapshots (hist_maintain, at commit points). When the log since the
- * newest base weighs as much as that base (1 MiB at least), the segment
- * is sealed and a thread of its own builds a base image of the last
+ * newest base weighs SNAP_RATIO (4) times that base (1 MiB at least), the
+ * segment is sealed and a thread of its own builds a base image of the last
  * commit: the database as of that commit is materialized from the newest
  * base and the records after it into snapshot.db, then written as
  * base-NNNN.d1h.tmp, fsynced and renamed. Writes go on meanwhile: the
  * thread reads only sealed records and base images, which nothing
- * changes. So no restore walks more than about one base image's worth of
- * history, and a snapshot's cost is paid for by the history it covers.
+ * changes. So no restore walks the page lists of more than about four
+ * base images' worth of history, snapshots add at most a quarter to the
+ * history's size, and a snapshot's cost is paid for by the history it
+ * covers.
  *
  * Retention. History older than the window (30 days by default) goes once
  * a base image at or before the window's start exists: the base images
@@ -142,7 +145,9 @@
 #define WAL_HDR	     32
 #define FRAME_HDR    24
 #define BLOCK_PAGES  16
-#define SNAP_FLOOR   (1u << 20) /* bytes: no snapshot for less history */
+#define SNAP_FLOOR   (1u << 20)	 /* bytes: no snapshot for less history */
+#define SNAP_RATIO   4		 /* history between snapshots, in bases */
+#define SEG_MAX	     (64u << 20) /* bytes: a segment is sealed past this */
 
 struct hrec {
 	int64_t seq, time_ms;
@@ -1599,6 +1604,7 @@ struct rplan {
 	int32_t cur; /* the record being read */
 	int db_fd;
 	uint32_t ps;
+	const _Atomic int *cancel; /* a snapshot's: stop when set */
 };
 
 static int want_cur(void *ctx, uint32_t pgno)
@@ -1610,6 +1616,8 @@ static int want_cur(void *ctx, uint32_t pgno)
 static int put_db(void *ctx, uint32_t pgno, const unsigned char *page)
 {
 	struct rplan *p = ctx;
+	if (p->cancel && *p->cancel)
+		return D1E_INTERNAL;
 	return write_full(p->db_fd, page, p->ps, (uint64_t)(pgno - 1) * p->ps);
 }
 
@@ -1875,8 +1883,10 @@ static int materialize(struct hist *h, ZSTD_DCtx **dz, const struct hrec *base,
 		       const struct hrec *k, int fd, const _Atomic int *cancel)
 {
 	struct rd rd = {.fd = -1};
-	struct rplan plan = {
-	    .db_fd = fd, .ps = h->page_size, .maxp = k->db_pages};
+	struct rplan plan = {.db_fd = fd,
+			     .ps = h->page_size,
+			     .maxp = k->db_pages,
+			     .cancel = cancel};
 	uint32_t T = k->db_pages;
 	size_t lo, hi;
 	rec_range(h, base, k->seq, &lo, &hi);
@@ -1931,20 +1941,25 @@ static void *snap_main(void *arg)
 	return NULL;
 }
 
-/* Seal the segment appended to (durable first: a base may only follow
- * commits the log keeps) and start a snapshot at commit k. */
+/* Seal the segment appended to, durable first (a base may only follow
+ * commits the log keeps), and begin the next. */
+static int seal(struct hist *h)
+{
+	if (h->log_end == 0)
+		return 0;
+	int rc = hist_sync(h);
+	if (rc)
+		return rc;
+	h->segs[h->nsegs - 1].bytes = h->log_end;
+	return start_seg(h, next_seq(h));
+}
+
+/* Seal the segment and start a snapshot at commit k. */
 static int snap_start(struct hist *h, int64_t k)
 {
-	int rc = 0;
-	if (h->log_end > 0) {
-		rc = hist_sync(h);
-		if (!rc) {
-			h->segs[h->nsegs - 1].bytes = h->log_end;
-			rc = start_seg(h, next_seq(h));
-		}
-		if (rc)
-			return rc;
-	}
+	int rc = seal(h);
+	if (rc)
+		return rc;
 	struct snap *s = &h->snap;
 	s->base = h->bases[h->nbases - 1];
 	s->out = *rec_at(h, k);
@@ -2036,18 +2051,28 @@ int hist_maintain(struct hist *h, int64_t keep_ms)
 		rc = drop_before(h, keep);
 	if (rc)
 		return rc;
-	/* A snapshot when the history it would let retention drop, or the
-	 * history a restore would walk since the newest base, weighs as much
-	 * as a base image: its cost is paid for by what it saves. */
+	/* A snapshot when the history it would let retention drop weighs as
+	 * much as the oldest base image, or the history since the newest base
+	 * weighs SNAP_RATIO times that base: its cost is paid for by what it
+	 * saves, and the history stays within 1 + 1/SNAP_RATIO of the log.
+	 * A restore's walk reads only page lists (4 bytes a page), so walking
+	 * SNAP_RATIO bases' worth of records is cheap beside the pages it
+	 * writes. */
 	const struct hrec *b0 = &h->bases[0], *nb = &h->bases[h->nbases - 1];
 	uint64_t f0 = rec_len(b0) > SNAP_FLOOR ? rec_len(b0) : SNAP_FLOOR;
 	uint64_t fn = rec_len(nb) > SNAP_FLOOR ? rec_len(nb) : SNAP_FLOOR;
+	fn *= SNAP_RATIO;
 	int64_t last = last_rec(h)->seq, k = -1;
 	if (cutoff > nb->seq && upto_at(h, cutoff) - h->upto0 >= f0)
 		k = cutoff;
 	else if (upto_at(h, last) - upto_at(h, nb->seq) >= fn)
 		k = last;
-	return k > nb->seq ? snap_start(h, k) : 0;
+	if (k > nb->seq)
+		return snap_start(h, k);
+	/* Retention removes whole segments: keep them small enough that
+	 * what outlives the window for sharing one with newer commits is
+	 * small too. */
+	return h->log_end >= SEG_MAX ? seal(h) : 0;
 }
 
 void hist_stats(struct hist *h, int64_t *commits, int64_t *bytes)
