@@ -337,6 +337,9 @@ static int dbh_open(struct dbpool *p, const char *uuid, struct dbh **out)
 		rc = dbfile_dir(p->data_dir, uuid, dir, sizeof(dir));
 	if (!rc)
 		rc = hist_open(dir, uuid, &h->hist);
+	/* A damaged history costs time travel, not the database. */
+	if (rc == D1E_CORRUPT && !hist_quarantine(dir, uuid))
+		rc = hist_open(dir, uuid, &h->hist);
 	if (!rc)
 		rc = open_conn(p, h->path, 1, &h->writer, &h->writer_ctx);
 	if (!rc) /* replaces autocheckpoint, which is off */

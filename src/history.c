@@ -194,7 +194,9 @@ struct hist {
 	size_t nrecs, cap;
 	struct hseg *segs; /* ascending; the last is the one appended to */
 	size_t nsegs;
-	uint64_t upto0; /* upto of the last record dropped by retention */
+	uint64_t upto0;	      /* upto of the last record dropped by retention */
+	int64_t synced_first; /* history/synced: (segment, offset) durable */
+	uint64_t synced_off;
 	uint64_t log_end;
 	int unsynced;
 	pthread_mutex_t mu;
@@ -518,7 +520,14 @@ static int start_seg(struct hist *h, int64_t first)
 	char path[4300];
 	seg_path(h, first, path, sizeof(path));
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || util_fsync_dir(h->hdir)) {
+	/* The synced mark (see read_synced()) is created here, empty, so that
+	 * the directory fsync below makes its name durable. */
+	char mark[4300];
+	snprintf(mark, sizeof(mark), "%s/synced", h->hdir);
+	int mfd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (mfd >= 0)
+		close(mfd);
+	if (fd < 0 || mfd < 0 || util_fsync_dir(h->hdir)) {
 		if (fd >= 0)
 			close(fd);
 		return D1E_IO;
@@ -558,7 +567,7 @@ static int load_seg(struct hist *h, size_t si)
 		goto out;
 	}
 	if (!has_base(h) && st.st_size > 0) {
-		rc = D1E_IO; /* commits without a base: unusable, keep them */
+		rc = D1E_CORRUPT; /* commits without a base: keep them */
 		goto out;
 	}
 	while (off + REC_HDR + 8 <= (uint64_t)st.st_size) {
@@ -586,7 +595,8 @@ static int load_seg(struct hist *h, size_t si)
 	if (!last) {
 		h->segs[si].bytes = (uint64_t)st.st_size;
 		if (off != (uint64_t)st.st_size)
-			rc = D1E_IO; /* sealed segments were fsynced whole */
+			rc = D1E_CORRUPT; /* sealed segments were fsynced whole
+					   */
 		goto out;
 	}
 	/* Verify the last record whole; cut off what is not a record. */
@@ -597,6 +607,13 @@ static int load_seg(struct hist *h, size_t si)
 			break;
 		off = lr->off;
 		h->nrecs--;
+	}
+	/* Only what was never fsynced can be torn: a cut below the synced
+	 * mark is damage, and the commits past it may have been checkpointed
+	 * out of the WAL, so the log could no longer describe the file. */
+	if (h->synced_first == h->segs[si].first && off < h->synced_off) {
+		rc = D1E_CORRUPT;
+		goto out;
 	}
 	if (off != (uint64_t)st.st_size &&
 	    (ftruncate(fd, (off_t)off) != 0 || fsync(fd) != 0))
@@ -629,15 +646,15 @@ static int load_base(struct hist *h, int64_t seq)
 	if (fd < 0)
 		return D1E_IO;
 	rc = fstat(fd, &st) == 0 ? read_full(fd, b, REC_HDR, 0) : D1E_IO;
-	if (!rc)
-		rc = parse_hdr(b, &r);
+	if (!rc && parse_hdr(b, &r))
+		rc = D1E_CORRUPT;
 	if (!rc) {
 		ps = get32(b + 28);
 		if (r.kind != KIND_BASE || r.seq != seq || r.db_pages != r.n ||
 		    rec_len(&r) > (uint64_t)st.st_size || ps < 512 ||
 		    ps > 65536 || (ps & (ps - 1)) ||
 		    (h->page_size && ps != h->page_size))
-			rc = D1E_IO;
+			rc = D1E_CORRUPT;
 	}
 	/* Its head is verified where it is used (each_page()), not here: a
 	 * base is renamed into place whole, and reading the page lists of
@@ -646,7 +663,7 @@ static int load_base(struct hist *h, int64_t seq)
 	struct hrec *nb =
 	    rc ? NULL : realloc(h->bases, (h->nbases + 1) * sizeof(*nb));
 	if (rc || !nb) {
-		fprintf(stderr, "d1d: %s: history base image %s is corrupt\n",
+		fprintf(stderr, "d1d: %s: history base image %s is damaged\n",
 			h->uuid, path);
 		return rc ? rc : D1E_NOMEM;
 	}
@@ -753,11 +770,61 @@ static int drop_old_segs(struct hist *h)
 	return util_fsync_dir(h->hdir) ? D1E_IO : 0;
 }
 
+/*
+ * history/synced: how far the log is known durable, rewritten by
+ * hist_sync() (before every checkpoint), 24 bytes: the segment's first
+ * commit (8), the offset in it (8), the checksum of those (8, as
+ * records). A missing or torn one proves nothing and is ignored.
+ */
+static void read_synced(struct hist *h)
+{
+	char path[4300];
+	unsigned char b[24];
+	uint32_t s0 = 0, s1 = 0;
+	h->synced_first = -1;
+	h->synced_off = 0;
+	snprintf(path, sizeof(path), "%s/synced", h->hdir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!read_full(fd, b, sizeof(b), 0)) {
+		cksum(b, 16, &s0, &s1);
+		if (get32(b + 16) == s0 && get32(b + 20) == s1) {
+			h->synced_first = (int64_t)get64(b);
+			h->synced_off = get64(b + 8);
+		}
+	}
+	close(fd);
+}
+
+static int write_synced(struct hist *h)
+{
+	char path[4300];
+	unsigned char b[24];
+	uint32_t s0 = 0, s1 = 0;
+	put64(b, (uint64_t)h->segs[h->nsegs - 1].first);
+	put64(b + 8, h->log_end);
+	cksum(b, 16, &s0, &s1);
+	put32(b + 16, s0);
+	put32(b + 20, s1);
+	snprintf(path, sizeof(path), "%s/synced", h->hdir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	int rc = fd < 0 ? D1E_IO : injected(path, sizeof(b));
+	if (!rc)
+		rc = write_full(fd, b, sizeof(b), 0);
+	if (!rc && fsync(fd) != 0)
+		rc = D1E_IO;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int load(struct hist *h)
 {
 	int64_t *bases = NULL, *segs = NULL;
 	size_t nb = 0, ns = 0;
 	int rc = scan_dir(h, &bases, &nb, &segs, &ns);
+	read_synced(h);
 	for (size_t i = 0; !rc && i < nb; i++)
 		rc = load_base(h, bases[i]);
 	if (!rc && ns) {
@@ -772,7 +839,7 @@ static int load(struct hist *h)
 	/* A base past the last commit the log holds is not a base. */
 	if (!rc && has_base(h) &&
 	    h->bases[h->nbases - 1].seq > last_rec(h)->seq)
-		rc = D1E_IO;
+		rc = D1E_CORRUPT;
 	if (!rc && has_base(h))
 		rc = drop_old_segs(h);
 	if (!rc && has_base(h) && !h->nsegs)
@@ -841,6 +908,23 @@ void hist_free(struct hist *h)
 	free(h->recs);
 	free(h->segs);
 	free(h);
+}
+
+int hist_quarantine(const char *dir, const char *uuid)
+{
+	char from[4200], to[4300];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(from, sizeof(from), "%s/history", dir);
+	snprintf(to, sizeof(to), "%s/history.damaged-%lld", dir,
+		 (long long)ts.tv_sec);
+	if (rename(from, to) != 0 || util_fsync_dir(dir))
+		return D1E_IO;
+	fprintf(stderr,
+		"d1d: %s: the time-travel history is damaged; moved to %s, "
+		"and a new history begins with the database as it is\n",
+		uuid, to);
+	return 0;
 }
 
 int hist_has_base(const struct hist *h)
@@ -1255,6 +1339,9 @@ int hist_sync(struct hist *h)
 		return rc;
 	if (fsync(h->log_fd) != 0)
 		return D1E_IO;
+	rc = write_synced(h);
+	if (rc)
+		return rc;
 	h->unsynced = 0;
 	return 0;
 }

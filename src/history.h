@@ -20,6 +20,12 @@ struct hist;
 int hist_open(const char *dir, const char *uuid, struct hist **out);
 void hist_free(struct hist *h);
 
+/* When hist_open() finds the history damaged (D1E_CORRUPT), the database
+ * itself is still whole: move the history aside (kept for inspection as
+ * history.damaged-<time>, removed with the database), so that the next
+ * hist_open() begins a new one. Earlier bookmarks no longer restore. */
+int hist_quarantine(const char *dir, const char *uuid);
+
 /* Whether the history has its base image yet (a new history has not). */
 int hist_has_base(const struct hist *h);
 

@@ -393,3 +393,51 @@ test('snapshots: base images are made as history grows; restores around them are
 		await fsp.rm(dataDir, { recursive: true, force: true });
 	}
 });
+
+test('a damaged history costs time travel, not the database', { timeout: 60000 }, async () => {
+	const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'd1d-tt-dmg-'));
+	let srv = await startServer({ dataDir });
+	const account = srv.account;
+	const token = srv.token;
+	try {
+		let k = client(srv, account, token);
+		const db = (await createDb(srv, 'tt-dmg')).uuid;
+		await k.q(db, 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)');
+		for (let i = 0; i < 10; i++) await k.q(db, 'INSERT INTO t(v) VALUES (?)', [`row ${i}`]);
+		const old = await k.bookmark(db);
+		const hash = await k.hash(db);
+		await srv.stop(); // a clean stop syncs the log: all of it is durable
+		// Break the head of the 5th record of the log, well inside what was
+		// fsynced: that is damage, not a torn append.
+		const histDir = path.join(dataDir, 'databases', db, 'history');
+		const seg = path.join(histDir, (await fsp.readdir(histDir)).find((f) => f.startsWith('log-')));
+		const buf = await fsp.readFile(seg);
+		const pad8 = (n) => (n + 7) & ~7;
+		let off = 0;
+		for (let i = 0; i < 4; i++) {
+			const n = buf.readUInt32LE(off + 32);
+			const zlen = Number(buf.readBigUInt64LE(off + 56));
+			off += 64 + pad8(n * 4) + pad8(Math.ceil(n / 16) * 4) + 8 + pad8(zlen);
+		}
+		assert.equal(buf.toString('latin1', off, off + 4), 'D1HR');
+		buf.write('XXXX', off, 'latin1');
+		await fsp.writeFile(seg, buf);
+
+		srv = await startServer({ dataDir, accounts: [] });
+		k = client(srv, account, token);
+		// The database serves, whole and unchanged.
+		assert.equal(await k.hash(db), hash);
+		assert.deepEqual((await k.q(db, 'PRAGMA quick_check'))[0].results.rows, [['ok']]);
+		assert.match(srv.stderr(), /history is damaged; moved to .*history\.damaged-\d+/);
+		assert.ok((await fsp.readdir(path.join(dataDir, 'databases', db))).some((f) => f.startsWith('history.damaged-')));
+		// Bookmarks of the old history are refused; a new history works.
+		assertErr(await k.restoreRes(db, `bookmark=${old}`), 400, undefined, /bookmark/i);
+		const b1 = await k.bookmark(db);
+		await k.q(db, 'DELETE FROM t');
+		await k.restore(db, b1);
+		assert.equal(await k.hash(db), hash);
+	} finally {
+		await srv.stop();
+		await fsp.rm(dataDir, { recursive: true, force: true });
+	}
+});
