@@ -55,10 +55,16 @@
  * hold pages it needs, so reading one page costs one block, not the whole
  * commit.
  * Loading walks the headers and verifies the whole of the last record (its
- * head and every block); a torn or corrupt tail (a crash in an append) is
- * cut off. A restore verifies the head of each record it uses and each
- * block it decompresses; a mismatch fails the restore, and the journal
- * puts back what it had written.
+ * head and every block); a torn tail (a crash in an append) is cut off.
+ * Only what was never fsynced can be torn: hist_sync() (before every
+ * checkpoint) records in history/synced how far the last segment is
+ * durable, and a cut below that mark, like a sealed segment that does not
+ * end on a record, is damage (D1E_CORRUPT): dbpool then moves the history
+ * aside (hist_quarantine) and begins a new one, so a damaged history
+ * costs time travel, never the database nor a wrong restore. A restore
+ * verifies the head of each record it uses and each block it
+ * decompresses; a mismatch fails the restore, and the journal puts back
+ * what it had written.
  *
  * Bookmarks: "%08x-%08x-%08x-%032x": the commit number (high, low 32
  * bits), the commit time in Unix seconds (low 32 bits), and the first 16
@@ -1625,12 +1631,15 @@ out:
 	return rc;
 }
 
-/* Step 1 of a restore: the journal of the pages list[0..nlist) that the
- * file db_fd (C pages long) has, fsynced. *jfd is its descriptor. */
+/* Step 1 of a restore to a database of T pages: the journal of what the
+ * file db_fd (C pages long) has in the pages it will change: those of
+ * list[0..nlist) (all <= T) it has, and, when the restore shrinks it,
+ * every page past T, which the cut drops. Fsynced; *jfd is its
+ * descriptor. */
 static int write_journal(struct hist *h, int db_fd, const uint32_t *list,
-			 uint32_t nlist, uint32_t C, int *jfd)
+			 uint32_t nlist, uint32_t T, uint32_t C, int *jfd)
 {
-	uint32_t nj = 0, ps = h->page_size, s0 = 0, s1 = 0;
+	uint32_t nj = C > T ? C - T : 0, ps = h->page_size, s0 = 0, s1 = 0;
 	unsigned char *hdr = NULL, *page = malloc(ps), tail[8];
 	int rc = 0;
 	for (uint32_t k = 0; k < nlist; k++)
@@ -1651,17 +1660,21 @@ static int write_journal(struct hist *h, int db_fd, const uint32_t *list,
 	put64(hdr + 8, (uint64_t)next_seq(h));
 	put32(hdr + 16, C);
 	put32(hdr + 20, nj);
-	for (uint32_t k = 0, j = 0; k < nlist; k++)
+	/* The pages saved, in order: list's, then those past T. */
+	uint32_t j = 0;
+	for (uint32_t k = 0; k < nlist; k++)
 		if (list[k] <= C)
 			put32(hdr + JNL_HDR + 4 * (size_t)j++, list[k]);
+	for (uint32_t p = T + 1; p <= C; p++)
+		put32(hdr + JNL_HDR + 4 * (size_t)j++, p);
+	assert(j == nj);
 	cksum(hdr, hl, &s0, &s1);
 	rc = injected(h->journal_path, (int64_t)total);
 	if (!rc)
 		rc = write_full(*jfd, hdr, hl, 0);
-	for (uint32_t k = 0; !rc && k < nlist; k++) {
-		if (list[k] > C)
-			continue;
-		rc = read_full(db_fd, page, ps, (uint64_t)(list[k] - 1) * ps);
+	for (j = 0; !rc && j < nj; j++) {
+		uint32_t p = get32(hdr + JNL_HDR + 4 * (size_t)j);
+		rc = read_full(db_fd, page, ps, (uint64_t)(p - 1) * ps);
 		if (!rc) {
 			cksum(page, ps, &s0, &s1);
 			rc = write_full(*jfd, page, ps, off);
@@ -1886,7 +1899,7 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		goto out;
 
 	/* 1. The journal: the current images of the pages to rewrite. */
-	rc = write_journal(h, plan.db_fd, list, nlist, C, &jfd);
+	rc = write_journal(h, plan.db_fd, list, nlist, T, C, &jfd);
 	if (rc)
 		goto undo;
 

@@ -310,6 +310,24 @@ describe('storage faults in the time-travel history', () => {
 		assert.deepEqual(await raw('PRAGMA quick_check'), [['ok']]);
 	});
 
+	test('a restore that shrinks the file and cannot record itself is undone whole', async () => {
+		const bm = await bookmark();
+		const rows = await raw('SELECT count(*) FROM t');
+		// The file grows well past the size it has at bm...
+		await raw('CREATE TABLE big(v BLOB)');
+		await raw('INSERT INTO big SELECT randomblob(1000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000) SELECT x FROM c)');
+		const sum = await raw('SELECT count(*), sum(length(v)), max(hex(substr(v, 1, 8))) FROM big');
+		// ...so the restore cuts it; then its record cannot be appended, and
+		// the journal must put back the pages past the cut too.
+		setFault('enospc path history/log');
+		assertErr(await restore(bm), 507, 7500, /^Storage full/);
+		setFault('off');
+		assert.deepEqual(await raw('PRAGMA quick_check'), [['ok']]);
+		assert.deepEqual(await raw('SELECT count(*), sum(length(v)), max(hex(substr(v, 1, 8))) FROM big'), sum);
+		assert.deepEqual(await raw('SELECT count(*) FROM t'), rows);
+		await raw('DROP TABLE big');
+	});
+
 	test('after a restart every point still restores', async () => {
 		const bm = await bookmark();
 		await srv.stop();

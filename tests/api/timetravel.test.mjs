@@ -261,7 +261,8 @@ test('history survives restarts and kill -9 during writes and restores', { timeo
 
 			srv = await startServer({ dataDir, accounts: [] });
 			k = client(srv, account, token);
-			assert.deepEqual((await k.q(db, 'PRAGMA quick_check'))[0].results.rows, [['ok']]);
+			const qc = await srv.api('POST', `${srv.dbPath(account.id)}/${db}/raw`, { token, body: { sql: 'PRAGMA quick_check' } });
+			assert.deepEqual(qc.json?.result?.[0]?.results?.rows, [["ok"]], `cycle ${cycle}: ${qc.text}\n${srv.stderr().split('\n').filter((l) => !/ (GET|POST) /.test(l)).join('\n')}`);
 			// Every bookmark handed out still names a state; the recorded
 			// points restore to exactly their content.
 			const now = await k.bookmark(db);
