@@ -225,8 +225,10 @@ test('history survives restarts and kill -9 during writes and restores', { timeo
 		const db = (await createDb(srv, 'tt-crash')).uuid;
 		await k.q(db, 'CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)');
 		const points = [];
-		for (let cycle = 0; cycle < 4; cycle++) {
-			await k.q(db, 'INSERT INTO t(v) VALUES (randomblob(500))');
+		for (let cycle = 0; cycle < 6; cycle++) {
+			// Each cycle grows the file, so restores to earlier points cut
+			// it: a kill then finds a restore that shrinks it half done.
+			await k.q(db, 'INSERT INTO t(v) SELECT randomblob(2000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 40) SELECT x FROM c)');
 			// A point whose content we know, taken while nothing runs.
 			points.push({ bm: await k.bookmark(db), hash: await k.hash(db) });
 			// Writers and, in odd cycles, restores run until the kill.
@@ -245,7 +247,7 @@ test('history survives restarts and kill -9 during writes and restores', { timeo
 			const restorer = (async () => {
 				while (!killed && cycle % 2 === 1 && points.length) {
 					try {
-						await k.restore(db, points[Math.floor(points.length / 2)].bm);
+						await k.restore(db, points[Math.floor(Math.random() * points.length)].bm);
 					} catch {
 						/* the kill */
 					}
