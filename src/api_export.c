@@ -97,20 +97,29 @@ static void export_run(struct job *j, void *arg)
 	job_message(j, "Starting export...");
 	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		job_error(j, "Internal error: cannot create the export file");
+		job_error(j, errno == ENOSPC || errno == EDQUOT
+				 ? "Storage full: the server has no disk "
+				   "space left for the export file; try "
+				   "again when there is"
+				 : "Storage failure: cannot create the export "
+				   "file");
 		return;
 	}
 	int rc =
 	    dump_write(x->conn, &x->opts, fd, &pr, &bytes, err, sizeof(err));
 	if (close(fd) != 0 && !rc) {
 		rc = D1E_IO;
-		snprintf(err, sizeof(err), "Could not write the export file");
+		snprintf(err, sizeof(err),
+			 "Storage failure: the export file could not be "
+			 "written");
 	}
 	/* The snapshot is no longer needed: let checkpoints move on. */
 	close_snapshot(x);
 	if (!rc && rename(part, path) != 0) {
 		rc = D1E_IO;
-		snprintf(err, sizeof(err), "Could not write the export file");
+		snprintf(err, sizeof(err),
+			 "Storage failure: the export file could not be "
+			 "written");
 	}
 	if (rc) {
 		unlink(part);

@@ -35,6 +35,7 @@
 #include "catalog.h"
 #include "dbpool.h"
 #include "exec.h"
+#include "faultvfs.h"
 #include "http.h"
 #include "ingest.h"
 #include "jobs.h"
@@ -52,6 +53,10 @@
 #include <unistd.h>
 
 #define IMPORT_POLL_MS 1000
+/* After a failed write, the rest of an upload is read and dropped up to
+ * this much, so that the client is still listening when the error comes
+ * (an answer sent mid-body reaches Node's fetch as a broken pipe). */
+#define UPLOAD_DISCARD_MAX (64u << 20)
 
 /* ---- the import job ---- */
 
@@ -151,11 +156,19 @@ static void import_run(struct job *j, void *arg)
 		close(fd);
 	unlink(x->path);
 	if (rc) {
-		job_error(j, rc == D1E_SQL ? run.err
-			     : rc == D1E_IO
-				 ? "Internal error: the import could not be "
-				   "read or committed; nothing was imported"
-				 : "Internal error; nothing was imported");
+		/* A full or failing disk is told apart from a bug: the
+		 * client can try again once the storage is healthy. */
+		job_error(j,
+			  rc == D1E_SQL ? run.err
+			  : rc == D1E_FULL
+			      ? "Storage full: the server has no disk space "
+				"left for the import; nothing was imported, "
+				"try again when there is"
+			  : rc == D1E_IO
+			      ? "Storage failure: the import could not be "
+				"read or committed (disk I/O error); nothing "
+				"was imported"
+			      : "Internal error; nothing was imported");
 		return;
 	}
 	char *json = result_json(x, &run, bookmark);
@@ -424,7 +437,9 @@ out:
 
 struct upload {
 	int fd;
-	int done; /* renamed into place or removed */
+	int done;   /* renamed into place or removed */
+	int failed; /* a write failed: the D1E_* to answer at the end */
+	uint64_t discarded;
 	char etag[33];
 	char part[1450], path[1420], note[1420];
 	EVP_MD_CTX *md5;
@@ -443,6 +458,30 @@ static void upload_cleanup(struct req *r)
 	EVP_MD_CTX_free(u->md5);
 	free(u);
 	r->stream_ctx = NULL;
+}
+
+/* Storing the upload failed with errno e. The part file goes with the
+ * request (upload_cleanup), or at once if the body is still coming:
+ * nothing that init could take for the file is left behind. */
+static int store_failed(struct req *r, int e)
+{
+	struct upload *u = r->stream_ctx;
+	if (u && u->fd >= 0) {
+		close(u->fd);
+		u->fd = -1;
+	}
+	if (u && !u->done) {
+		unlink(u->part);
+		u->done = 1;
+	}
+	if (e == ENOSPC || e == EDQUOT)
+		return req_fail(r, D1E_FULL,
+				"Storage full: the server has no disk space "
+				"left for the upload; nothing of it was kept, "
+				"upload it again when there is");
+	return req_fail(r, D1E_IO,
+			"Storage failure: the upload could not be stored; "
+			"nothing of it was kept, upload it again");
 }
 
 static int too_large(struct req *r)
@@ -506,7 +545,7 @@ static int upload_begin(struct req *r)
 		return D1E_NOMEM;
 	u->fd = open(u->part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (u->fd < 0)
-		return D1E_IO;
+		return store_failed(r, errno);
 	u->done = 0;
 	return 0;
 }
@@ -516,21 +555,25 @@ int api_import_upload_chunk(struct req *r, const char *data, size_t n)
 	struct upload *u = r->stream_ctx;
 	if (!data)
 		return upload_begin(r);
-	if (!u || u->fd < 0)
+	if (!u)
 		return D1E_INTERNAL;
 	u->size += n;
 	if (u->size > u->max)
 		return too_large(r);
+	if (u->failed) {
+		u->discarded += n;
+		return u->discarded > UPLOAD_DISCARD_MAX ? u->failed : 0;
+	}
 	if (!EVP_DigestUpdate(u->md5, data, n))
 		return D1E_INTERNAL;
 	while (n > 0) {
-		ssize_t k = write(u->fd, data, n);
+		ssize_t k = faultvfs_write(u->fd, data, n);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0)
-			return req_fail(r, D1E_IO,
-					"Internal error: the upload could not "
-					"be stored");
+		if (k <= 0) {
+			u->failed = store_failed(r, k < 0 ? errno : EIO);
+			return 0;
+		}
 		data += k;
 		n -= (size_t)k;
 	}
@@ -543,21 +586,25 @@ int api_import_upload(struct req *r)
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int dn = 0;
 	char md5[33];
+	if (u && u->failed)
+		return u->failed; /* its message is set */
 	if (!u || u->fd < 0 || !EVP_DigestFinal_ex(u->md5, d, &dn) || dn != 16)
 		return D1E_INTERNAL;
 	util_hex(d, 16, md5);
 	/* Durable before the ETag says it is there. */
-	int rc = fsync(u->fd) == 0 ? 0 : D1E_IO;
-	if (close(u->fd) != 0)
-		rc = D1E_IO;
+	int e = faultvfs_fsync(u->fd) == 0 ? 0 : errno;
+	if (close(u->fd) != 0 && !e)
+		e = errno;
 	u->fd = -1;
-	if (!rc && !strcmp(md5, u->etag)) {
+	if (e)
+		return store_failed(r, e);
+	int rc = 0;
+	if (!strcmp(md5, u->etag)) {
 		if (rename(u->part, u->path) != 0)
-			rc = D1E_IO;
-		else
-			u->done = 1;
+			return store_failed(r, errno);
+		u->done = 1;
 		unlink(u->note);
-	} else if (!rc) {
+	} else {
 		/* Not the file init announced: keep only a note for ingest. */
 		FILE *fp = fopen(u->note, "we");
 		if (fp) {
