@@ -185,7 +185,7 @@ static void import_run(struct job *j, void *arg)
 
 /* An etag as wrangler sends it: the file's MD5 in hex. Lowercased into
  * out[33]. */
-static int parse_etag(struct req *r, json_t *body, char *out)
+static int parse_etag(struct req *r, const json_t *body, char *out)
 {
 	json_t *e = json_object_get(body, "etag");
 	const char *s = json_is_string(e) ? json_string_value(e) : NULL;
@@ -326,66 +326,79 @@ static int answer_upload_url(struct req *r, const struct cat_db *db,
 	return 0;
 }
 
-int api_import(struct req *r)
+int api_import_body(struct req *r, struct import_body *b)
 {
+	static const char *const names[] = {"init", "ingest", "poll"};
 	static const char *const f_init[] = {"action", "etag", NULL};
 	static const char *const f_ingest[] = {"action", "etag", "filename",
 					       NULL};
 	static const char *const f_poll[] = {"action", "current_bookmark",
 					     NULL};
-	struct cat_db db = {0};
-	struct job *j = NULL;
+	static const char *const *const fields[] = {f_init, f_ingest, f_poll};
 	json_t *body;
-	char etag[33], name[120], path[1400];
+	memset(b, 0, sizeof(*b));
 	int rc = req_json_object(r, 0, &body);
 	if (rc)
 		return rc;
 	json_t *a = json_object_get(body, "action");
 	const char *action = json_is_string(a) ? json_string_value(a) : "";
-	int init = !strcmp(action, "init"), ingest = !strcmp(action, "ingest");
-	int poll = !strcmp(action, "poll");
-	if (!init && !ingest && !poll)
+	int k = 0;
+	while (k < 3 && strcmp(action, names[k]) != 0)
+		k++;
+	if (k == 3)
 		return req_fail(r, D1E_BAD_REQUEST,
 				"Invalid property: action => expected "
 				"\"init\", \"ingest\" or \"poll\"");
-	rc = api_only_fields(r, body,
-			     init     ? f_init
-			     : ingest ? f_ingest
-				      : f_poll,
-			     "");
-	if (rc)
+	b->action = (enum import_action)k;
+	if ((rc = api_only_fields(r, body, fields[k], "")))
 		return rc;
-
-	if (poll) {
-		json_t *b = json_object_get(body, "current_bookmark");
-		if (!json_is_string(b))
+	if (b->action == IMPORT_POLL) {
+		json_t *bm = json_object_get(body, "current_bookmark");
+		if (!json_is_string(bm))
 			return req_fail(r, D1E_BAD_REQUEST,
 					"Invalid property: current_bookmark "
 					"=> expected the at_bookmark of the "
 					"import");
+		b->bookmark = json_string_value(bm);
+		return 0;
+	}
+	if (b->action == IMPORT_INGEST)
+		b->filename =
+		    json_string_value(json_object_get(body, "filename"));
+	return parse_etag(r, body, b->etag);
+}
+
+int api_import(struct req *r)
+{
+	struct cat_db db = {0};
+	struct job *j = NULL;
+	struct import_body b;
+	char name[120], path[1400];
+	const char *etag = b.etag;
+	int rc = api_import_body(r, &b);
+	if (rc)
+		return rc;
+	int init = b.action == IMPORT_INIT, ingest = b.action == IMPORT_INGEST;
+
+	if (b.action == IMPORT_POLL) {
 		if ((rc = api_find_db(r, &db)))
 			return rc;
-		j = jobs_find(r->srv->jobs, JOB_IMPORT, db.uuid,
-			      json_string_value(b), NULL, 0);
+		j = jobs_find(r->srv->jobs, JOB_IMPORT, db.uuid, b.bookmark,
+			      NULL, 0);
 		rc = j ? answer_job(r, j, IMPORT_POLL_MS, NULL)
 		       : answer_nothing(r);
 		goto out;
 	}
 
-	if ((rc = parse_etag(r, body, etag)) || (rc = api_find_db(r, &db)))
+	if ((rc = api_find_db(r, &db)))
 		return rc;
 	file_name(db.uuid, etag, name, sizeof(name));
 	file_path(r, name, "", path, sizeof(path));
-	if (ingest) {
-		json_t *f = json_object_get(body, "filename");
-		if (!json_is_string(f) ||
-		    strcmp(json_string_value(f), name) != 0)
-			return req_fail(
-			    r, D1E_BAD_REQUEST,
-			    "Invalid property: filename => expected "
-			    "%s, the name init gave for this etag",
-			    name);
-	}
+	if (ingest && (!b.filename || strcmp(b.filename, name) != 0))
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Invalid property: filename => expected %s, "
+				"the name init gave for this etag",
+				name);
 	/* The same file again while it is being imported: its progress. */
 	j = jobs_find(r->srv->jobs, JOB_IMPORT, db.uuid, NULL, NULL, 1);
 	if (j) {
