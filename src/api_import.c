@@ -13,6 +13,10 @@
  *                      Only a file whose MD5 is the etag becomes <name>
  *                      (after fsync, by rename); another leaves a small
  *                      <db>-<etag>.mismatch note for ingest to report.
+ *                      A write or fsync that fails (a full disk: 507;
+ *                      another error: 500) removes the .part at once;
+ *                      the rest of the body is read and dropped, so that
+ *                      the client is still listening for the answer.
  *   ingest {etag, filename}  starts the import of <name>.
  *   poll {current_bookmark}  how it goes; held up to a second while it
  *                      runs, since wrangler polls back to back.
