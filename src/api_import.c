@@ -561,9 +561,10 @@ static int upload_begin(struct req *r)
 	if (!u->md5 || !EVP_DigestInit_ex(u->md5, EVP_md5(), NULL))
 		return D1E_NOMEM;
 	u->fd = open(u->part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (u->fd < 0)
-		return store_failed(r, errno);
-	u->done = 0;
+	if (u->fd < 0) /* answered once the body is in, as a failed write */
+		u->failed = store_failed(r, errno);
+	else
+		u->done = 0;
 	return 0;
 }
 

@@ -433,7 +433,8 @@ describe('storage faults in exports and imports', () => {
 		const sql = await res.text();
 		// The file, read back by the sqlite3 shell, holds exactly the rows.
 		const copy = path.join(dir, 'copy.sqlite');
-		const sh = await run('sqlite3', [copy], { input: sql });
+		// (In one transaction: 3001 commits of their own take seconds.)
+		const sh = await run('sqlite3', [copy], { input: `BEGIN;\n${sql}COMMIT;\n`, timeout: 60000 });
 		assert.equal(sh.code, 0, sh.stderr);
 		const q = await run('sqlite3', [copy, "SELECT id || ':' || v FROM t ORDER BY id"]);
 		const live = (await raw(E, "SELECT id || ':' || v FROM t ORDER BY id")).map((r) => r[0]);
