@@ -43,6 +43,7 @@
 #include "dump.h"
 
 #include "apierr.h"
+#include "faultvfs.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -60,7 +61,7 @@ struct out {
 	int fd;
 	char *buf;
 	size_t len;
-	int failed;
+	int failed; /* a write failed: the errno it failed with */
 	int64_t total;
 };
 
@@ -68,11 +69,11 @@ static void flush(struct out *o)
 {
 	size_t off = 0;
 	while (!o->failed && off < o->len) {
-		ssize_t n = write(o->fd, o->buf + off, o->len - off);
+		ssize_t n = faultvfs_write(o->fd, o->buf + off, o->len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			o->failed = 1;
+			o->failed = n < 0 && errno ? errno : EIO;
 		else
 			off += (size_t)n;
 	}
@@ -736,10 +737,18 @@ int dump_write(sqlite3 *db, const struct dump_opts *o, int fd,
 		return D1E_NOMEM;
 	rc = dump_all(&c);
 	flush(&c.out);
-	if (!rc && c.out.failed)
-		rc = D1E_IO;
-	if (rc == D1E_IO)
-		snprintf(err, cap, "Could not write the export file");
+	/* A write error, wherever it was noticed, is what the client hears;
+	 * a full disk is told apart because space may come back. */
+	if (c.out.failed) {
+		rc = c.out.failed == ENOSPC ? D1E_FULL : D1E_IO;
+		snprintf(err, cap, "%s",
+			 rc == D1E_FULL
+			     ? "Storage full: the server has no disk space "
+			       "left for the export file; try again when "
+			       "there is"
+			     : "Storage failure: the export file could not be "
+			       "written");
+	}
 	*bytes = c.out.total;
 	for (size_t i = 0; i < c.nrebuild; i++)
 		free(c.rebuild[i]);
