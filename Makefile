@@ -147,6 +147,7 @@ valgrind: build/plain/unit_tests | test-deps
 # 15-second version, tests/api/soak_short.test.mjs, is).
 soak: build/d1d node-deps
 	D1D_BIN=build/d1d SOAK_SECONDS=$(SOAK_SECONDS) $(NODE) tests/soak/soak.mjs
+	D1D_BIN=build/d1d $(NODE) tests/soak/crash_restore.mjs
 
 deps:
 	@sh scripts/deps.sh

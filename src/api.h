@@ -5,6 +5,8 @@
 #ifndef D1D_API_H
 #define D1D_API_H
 
+#include "dump.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -45,6 +47,23 @@ int api_raw(struct req *r);
 int api_export(struct req *r);
 int api_export_download(struct req *r);
 
+/* The body of POST .../export, checked apart from the handler so that it
+ * can be fuzzed without HTTP. tables (the array and each name) is
+ * malloc'd and freed with api_export_body_free(); opts.tables points at
+ * it. key, from r's arena, tells jobs of different options apart;
+ * bookmark, pointing into r's parsed body, is the current_bookmark of a
+ * poll, or NULL to start an export. */
+struct export_body {
+	struct dump_opts opts;
+	char **tables;
+	const char *key;
+	const char *bookmark;
+};
+/* Parses r->body into *b. 0, D1E_NOMEM, or D1E_BAD_REQUEST with a
+ * message naming the problem (then *b holds nothing to free). */
+int api_export_body(struct req *r, struct export_body *b);
+void api_export_body_free(struct export_body *b);
+
 /* api_import.c: POST .../import (init, ingest, poll), and the PUT of an
  * upload to a signed URL, whose body arrives in pieces through
  * api_import_upload_chunk() (data NULL once first, before any piece) and
@@ -52,6 +71,21 @@ int api_export_download(struct req *r);
 int api_import(struct req *r);
 int api_import_upload_chunk(struct req *r, const char *data, size_t n);
 int api_import_upload(struct req *r);
+
+/* The body of POST .../import, checked apart from the handler (for the
+ * fuzzer): its action; for init and ingest the etag (32 hex digits,
+ * lowercased); for ingest the filename (NULL when it is not a string:
+ * the handler compares it with the name init gave); for poll the
+ * current_bookmark. The strings point into r's parsed body. 0, or
+ * D1E_BAD_REQUEST with a message naming the problem. */
+enum import_action { IMPORT_INIT, IMPORT_INGEST, IMPORT_POLL };
+struct import_body {
+	enum import_action action;
+	char etag[33];
+	const char *filename;
+	const char *bookmark;
+};
+int api_import_body(struct req *r, struct import_body *b);
 
 /* How export and import answer a poll: the job's state as `result`. */
 struct job_view;

@@ -47,6 +47,7 @@
 
 #define EXPORT_POLL_MS	  1000
 #define EXPORT_MAX_TABLES 1000
+#define EXPORT_MAX_NAME	  1024
 
 struct export_ctx {
 	sqlite3 *conn; /* in the pinned read transaction */
@@ -59,8 +60,7 @@ struct export_ctx {
 	char base_url[600];
 	const struct signer *signer;
 	int64_t ttl_s;
-	struct dump_opts opts;
-	char **tables;
+	struct export_body body; /* its options */
 	struct job *job;
 };
 
@@ -82,9 +82,7 @@ static void export_free(void *arg)
 {
 	struct export_ctx *x = arg;
 	close_snapshot(x);
-	for (size_t i = 0; i < x->opts.ntables; i++)
-		free(x->tables[i]);
-	free(x->tables);
+	api_export_body_free(&x->body);
 	free(x);
 }
 
@@ -122,14 +120,21 @@ static void export_run(struct job *j, void *arg)
 	job_message(j, "Starting export...");
 	int fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		job_error(j, "Internal error: cannot create the export file");
+		job_error(j, errno == ENOSPC || errno == EDQUOT
+				 ? "Storage full: the server has no disk "
+				   "space left for the export file; try "
+				   "again when there is"
+				 : "Storage failure: cannot create the export "
+				   "file");
 		return;
 	}
-	int rc =
-	    dump_write(x->conn, &x->opts, fd, &pr, &bytes, err, sizeof(err));
+	int rc = dump_write(x->conn, &x->body.opts, fd, &pr, &bytes, err,
+			    sizeof(err));
 	if (close(fd) != 0 && !rc) {
 		rc = D1E_IO;
-		snprintf(err, sizeof(err), "Could not write the export file");
+		snprintf(err, sizeof(err),
+			 "Storage failure: the export file could not be "
+			 "written");
 	}
 	/* The snapshot is no longer needed: let checkpoints move on. */
 	close_snapshot(x);
@@ -139,7 +144,9 @@ static void export_run(struct job *j, void *arg)
 	snprintf(path, sizeof(path), "%s/%s", x->dir, file);
 	if (!rc && rename(part, path) != 0) {
 		rc = D1E_IO;
-		snprintf(err, sizeof(err), "Could not write the export file");
+		snprintf(err, sizeof(err),
+			 "Storage failure: the export file could not be "
+			 "written");
 	}
 	if (rc) {
 		unlink(part);
@@ -207,89 +214,122 @@ int api_job_answer(struct req *r, const char *type, const struct job_view *v,
 	return 0;
 }
 
-/* The options, from the body, into x->opts, and the key telling jobs of
- * different options apart (arena-owned). */
-static int parse_options(struct req *r, json_t *body, struct export_ctx *x,
-			 const char **key)
+void api_export_body_free(struct export_body *b)
+{
+	for (size_t i = 0; b->tables && i < b->opts.ntables; i++)
+		free(b->tables[i]);
+	free(b->tables);
+	b->tables = NULL;
+	b->opts.tables = NULL;
+	b->opts.ntables = 0;
+}
+
+/* dump_options into b->opts and b->tables. */
+static int parse_dump_options(struct req *r, json_t *o, struct export_body *b)
+{
+	static const char *const dopt[] = {"no_data", "no_schema", "tables",
+					   NULL};
+	static const char *const flags[] = {"no_data", "no_schema"};
+	int *dst[] = {&b->opts.no_data, &b->opts.no_schema};
+	json_t *t, *v;
+	size_t i;
+	if (!json_is_object(o))
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Invalid property: dump_options => expected "
+				"an object");
+	int rc = api_only_fields(r, o, dopt, "dump_options.");
+	if (rc)
+		return rc;
+	for (i = 0; i < 2; i++) {
+		json_t *f = json_object_get(o, flags[i]);
+		if (f && !json_is_boolean(f) && !json_is_null(f))
+			return req_fail(r, D1E_BAD_REQUEST,
+					"Invalid property: dump_options.%s => "
+					"expected a boolean",
+					flags[i]);
+		*dst[i] = json_is_true(f);
+	}
+	if (b->opts.no_data && b->opts.no_schema)
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Invalid property: dump_options => no_data and "
+				"no_schema together leave nothing to export");
+	t = json_object_get(o, "tables");
+	if (t && !json_is_null(t) &&
+	    (!json_is_array(t) || json_array_size(t) > EXPORT_MAX_TABLES))
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Invalid property: dump_options.tables => "
+				"expected an array of at most %d table names",
+				EXPORT_MAX_TABLES);
+	size_t n = json_is_array(t) ? json_array_size(t) : 0;
+	b->tables = calloc(n ? n : 1, sizeof(*b->tables));
+	if (!b->tables)
+		return D1E_NOMEM;
+	b->opts.tables = (const char *const *)b->tables;
+	json_array_foreach(t, i, v)
+	{
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > EXPORT_MAX_NAME ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return req_fail(r, D1E_BAD_REQUEST,
+					"Invalid property: "
+					"dump_options.tables[%zu] => expected "
+					"a table name",
+					i);
+		if (!(b->tables[i] = strdup(json_string_value(v))))
+			return D1E_NOMEM;
+		b->opts.ntables = i + 1;
+	}
+	return 0;
+}
+
+/* The key of b's options: no_data and no_schema as two digits, then each
+ * table as <length>:<name>, so that no two lists of names share a key. */
+static const char *options_key(struct arena *a, const struct export_body *b)
+{
+	const char *k =
+	    arena_printf(a, "%d%d", b->opts.no_data, b->opts.no_schema);
+	for (size_t i = 0; k && i < b->opts.ntables; i++)
+		k = arena_printf(a, "%s%zu:%s", k, strlen(b->tables[i]),
+				 b->tables[i]);
+	return k;
+}
+
+int api_export_body(struct req *r, struct export_body *b)
 {
 	static const char *const top[] = {"output_format", "dump_options",
 					  "current_bookmark", NULL};
-	static const char *const dopt[] = {"no_data", "no_schema", "tables",
-					   NULL};
-	json_t *fmt = json_object_get(body, "output_format");
-	json_t *o = json_object_get(body, "dump_options");
-	int rc = api_only_fields(r, body, top, "");
+	json_t *body, *fmt, *o, *cur;
+	memset(b, 0, sizeof(*b));
+	int rc = req_json_object(r, 0, &body);
+	if (!rc)
+		rc = api_only_fields(r, body, top, "");
 	if (rc)
-		return rc;
+		goto out;
+	fmt = json_object_get(body, "output_format");
 	if (!json_is_string(fmt) ||
-	    strcmp(json_string_value(fmt), "polling") != 0)
-		return req_fail(r, D1E_BAD_REQUEST,
-				"Invalid property: output_format => expected "
-				"\"polling\"");
-	char *k = arena_strdup(&r->arena, "");
-	if (o && !json_is_null(o)) {
-		if (!json_is_object(o))
-			return req_fail(r, D1E_BAD_REQUEST,
-					"Invalid property: dump_options => "
-					"expected an object");
-		if ((rc = api_only_fields(r, o, dopt, "dump_options.")))
-			return rc;
-		static const char *const flags[] = {"no_data", "no_schema"};
-		int *dst[] = {&x->opts.no_data, &x->opts.no_schema};
-		for (int i = 0; i < 2; i++) {
-			json_t *f = json_object_get(o, flags[i]);
-			if (f && !json_is_boolean(f) && !json_is_null(f))
-				return req_fail(r, D1E_BAD_REQUEST,
-						"Invalid property: "
-						"dump_options.%s => expected "
-						"a boolean",
-						flags[i]);
-			*dst[i] = json_is_true(f);
-		}
-		if (x->opts.no_data && x->opts.no_schema)
-			return req_fail(r, D1E_BAD_REQUEST,
-					"Invalid property: dump_options => "
-					"no_data and no_schema together "
-					"leave nothing to export");
-		json_t *t = json_object_get(o, "tables"), *v;
-		size_t i;
-		if (t && !json_is_null(t) &&
-		    (!json_is_array(t) ||
-		     json_array_size(t) > EXPORT_MAX_TABLES))
-			return req_fail(r, D1E_BAD_REQUEST,
-					"Invalid property: dump_options.tables "
-					"=> expected an array of at most %d "
-					"table names",
-					EXPORT_MAX_TABLES);
-		size_t n = json_is_array(t) ? json_array_size(t) : 0;
-		x->tables = calloc(n ? n : 1, sizeof(*x->tables));
-		if (!x->tables)
-			return D1E_NOMEM;
-		json_array_foreach(t, i, v)
-		{
-			if (!json_is_string(v) || json_string_length(v) == 0 ||
-			    json_string_length(v) > 1024 ||
-			    strlen(json_string_value(v)) !=
-				json_string_length(v))
-				return req_fail(r, D1E_BAD_REQUEST,
-						"Invalid property: "
-						"dump_options.tables[%zu] => "
-						"expected a table name",
-						i);
-			x->tables[i] = strdup(json_string_value(v));
-			if (!x->tables[i])
-				return D1E_NOMEM;
-			x->opts.ntables = i + 1;
-			k = k ? arena_printf(&r->arena, "%s\x1f%s", k,
-					     x->tables[i])
-			      : NULL;
-		}
-		x->opts.tables = (const char *const *)x->tables;
+	    strcmp(json_string_value(fmt), "polling") != 0) {
+		rc = req_fail(r, D1E_BAD_REQUEST,
+			      "Invalid property: output_format => expected "
+			      "\"polling\"");
+		goto out;
 	}
-	*key = k ? arena_printf(&r->arena, "%d%d%s", x->opts.no_data,
-				x->opts.no_schema, k)
-		 : NULL;
-	return *key ? 0 : D1E_NOMEM;
+	o = json_object_get(body, "dump_options");
+	if (o && !json_is_null(o) && (rc = parse_dump_options(r, o, b)))
+		goto out;
+	cur = json_object_get(body, "current_bookmark");
+	if (cur && !json_is_null(cur) && !json_is_string(cur)) {
+		rc = req_fail(r, D1E_BAD_REQUEST,
+			      "Invalid property: current_bookmark => expected "
+			      "a string");
+		goto out;
+	}
+	b->bookmark = json_string_value(cur);
+	if (!(b->key = options_key(&r->arena, b)))
+		rc = D1E_NOMEM;
+out:
+	if (rc)
+		api_export_body_free(b);
+	return rc;
 }
 
 /* Open the export's own connection on a snapshot of h. */
@@ -315,26 +355,17 @@ int api_export(struct req *r)
 	struct job_view v;
 	struct job *j = NULL;
 	struct dbh *h = NULL;
-	const char *key = NULL;
 	char bookmark[DBPOOL_BOOKMARK_SIZE];
-	json_t *body;
 	struct export_ctx *x = calloc(1, sizeof(*x));
-	int rc = x ? req_json_object(r, 0, &body) : D1E_NOMEM;
-	if (!rc)
-		rc = parse_options(r, body, x, &key);
-	json_t *cur = rc ? NULL : json_object_get(body, "current_bookmark");
-	if (!rc && cur && !json_is_null(cur) && !json_is_string(cur))
-		rc = req_fail(r, D1E_BAD_REQUEST,
-			      "Invalid property: current_bookmark => expected "
-			      "a string");
+	int rc = x ? api_export_body(r, &x->body) : D1E_NOMEM;
 	if (!rc)
 		rc = api_find_db(r, &db);
 	if (rc)
 		goto out;
+	const char *key = x->body.key, *cur = x->body.bookmark;
 
-	if (json_is_string(cur)) {
-		j = jobs_find(r->srv->jobs, JOB_EXPORT, db.uuid,
-			      json_string_value(cur), key, 0);
+	if (cur) {
+		j = jobs_find(r->srv->jobs, JOB_EXPORT, db.uuid, cur, key, 0);
 		if (!j) {
 			rc = req_fail(r, D1E_BAD_REQUEST,
 				      "No export of database %s with these "
@@ -342,7 +373,7 @@ int api_export(struct req *r)
 				      "ended over an hour ago or never "
 				      "began; start a new one without "
 				      "current_bookmark",
-				      db.uuid, json_string_value(cur));
+				      db.uuid, cur);
 			goto out;
 		}
 		rc = jobs_poll(r->srv->jobs, j, EXPORT_POLL_MS, &r->arena, &v);

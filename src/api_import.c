@@ -13,6 +13,10 @@
  *                      Only a file whose MD5 is the etag becomes <name>
  *                      (after fsync, by rename); another leaves a small
  *                      <db>-<etag>.mismatch note for ingest to report.
+ *                      A write or fsync that fails (a full disk: 507;
+ *                      another error: 500) removes the .part at once;
+ *                      the rest of the body is read and dropped, so that
+ *                      the client is still listening for the answer.
  *   ingest {etag, filename}  starts the import of <name>.
  *   poll {current_bookmark}  how it goes; held up to a second while it
  *                      runs, since wrangler polls back to back.
@@ -35,6 +39,7 @@
 #include "catalog.h"
 #include "dbpool.h"
 #include "exec.h"
+#include "faultvfs.h"
 #include "http.h"
 #include "ingest.h"
 #include "jobs.h"
@@ -52,6 +57,10 @@
 #include <unistd.h>
 
 #define IMPORT_POLL_MS 1000
+/* After a failed write, the rest of an upload is read and dropped up to
+ * this much, so that the client is still listening when the error comes
+ * (an answer sent mid-body reaches Node's fetch as a broken pipe). */
+#define UPLOAD_DISCARD_MAX (64u << 20)
 
 /* ---- the import job ---- */
 
@@ -151,11 +160,19 @@ static void import_run(struct job *j, void *arg)
 		close(fd);
 	unlink(x->path);
 	if (rc) {
-		job_error(j, rc == D1E_SQL ? run.err
-			     : rc == D1E_IO
-				 ? "Internal error: the import could not be "
-				   "read or committed; nothing was imported"
-				 : "Internal error; nothing was imported");
+		/* A full or failing disk is told apart from a bug: the
+		 * client can try again once the storage is healthy. */
+		job_error(j,
+			  rc == D1E_SQL ? run.err
+			  : rc == D1E_FULL
+			      ? "Storage full: the server has no disk space "
+				"left for the import; nothing was imported, "
+				"try again when there is"
+			  : rc == D1E_IO
+			      ? "Storage failure: the import could not be "
+				"read or committed (disk I/O error); nothing "
+				"was imported"
+			      : "Internal error; nothing was imported");
 		return;
 	}
 	char *json = result_json(x, &run, bookmark);
@@ -172,7 +189,7 @@ static void import_run(struct job *j, void *arg)
 
 /* An etag as wrangler sends it: the file's MD5 in hex. Lowercased into
  * out[33]. */
-static int parse_etag(struct req *r, json_t *body, char *out)
+static int parse_etag(struct req *r, const json_t *body, char *out)
 {
 	json_t *e = json_object_get(body, "etag");
 	const char *s = json_is_string(e) ? json_string_value(e) : NULL;
@@ -313,66 +330,79 @@ static int answer_upload_url(struct req *r, const struct cat_db *db,
 	return 0;
 }
 
-int api_import(struct req *r)
+int api_import_body(struct req *r, struct import_body *b)
 {
+	static const char *const names[] = {"init", "ingest", "poll"};
 	static const char *const f_init[] = {"action", "etag", NULL};
 	static const char *const f_ingest[] = {"action", "etag", "filename",
 					       NULL};
 	static const char *const f_poll[] = {"action", "current_bookmark",
 					     NULL};
-	struct cat_db db = {0};
-	struct job *j = NULL;
+	static const char *const *const fields[] = {f_init, f_ingest, f_poll};
 	json_t *body;
-	char etag[33], name[120], path[1400];
+	memset(b, 0, sizeof(*b));
 	int rc = req_json_object(r, 0, &body);
 	if (rc)
 		return rc;
 	json_t *a = json_object_get(body, "action");
 	const char *action = json_is_string(a) ? json_string_value(a) : "";
-	int init = !strcmp(action, "init"), ingest = !strcmp(action, "ingest");
-	int poll = !strcmp(action, "poll");
-	if (!init && !ingest && !poll)
+	int k = 0;
+	while (k < 3 && strcmp(action, names[k]) != 0)
+		k++;
+	if (k == 3)
 		return req_fail(r, D1E_BAD_REQUEST,
 				"Invalid property: action => expected "
 				"\"init\", \"ingest\" or \"poll\"");
-	rc = api_only_fields(r, body,
-			     init     ? f_init
-			     : ingest ? f_ingest
-				      : f_poll,
-			     "");
-	if (rc)
+	b->action = (enum import_action)k;
+	if ((rc = api_only_fields(r, body, fields[k], "")))
 		return rc;
-
-	if (poll) {
-		json_t *b = json_object_get(body, "current_bookmark");
-		if (!json_is_string(b))
+	if (b->action == IMPORT_POLL) {
+		json_t *bm = json_object_get(body, "current_bookmark");
+		if (!json_is_string(bm))
 			return req_fail(r, D1E_BAD_REQUEST,
 					"Invalid property: current_bookmark "
 					"=> expected the at_bookmark of the "
 					"import");
+		b->bookmark = json_string_value(bm);
+		return 0;
+	}
+	if (b->action == IMPORT_INGEST)
+		b->filename =
+		    json_string_value(json_object_get(body, "filename"));
+	return parse_etag(r, body, b->etag);
+}
+
+int api_import(struct req *r)
+{
+	struct cat_db db = {0};
+	struct job *j = NULL;
+	struct import_body b;
+	char name[120], path[1400];
+	const char *etag = b.etag;
+	int rc = api_import_body(r, &b);
+	if (rc)
+		return rc;
+	int init = b.action == IMPORT_INIT, ingest = b.action == IMPORT_INGEST;
+
+	if (b.action == IMPORT_POLL) {
 		if ((rc = api_find_db(r, &db)))
 			return rc;
-		j = jobs_find(r->srv->jobs, JOB_IMPORT, db.uuid,
-			      json_string_value(b), NULL, 0);
+		j = jobs_find(r->srv->jobs, JOB_IMPORT, db.uuid, b.bookmark,
+			      NULL, 0);
 		rc = j ? answer_job(r, j, IMPORT_POLL_MS, NULL)
 		       : answer_nothing(r);
 		goto out;
 	}
 
-	if ((rc = parse_etag(r, body, etag)) || (rc = api_find_db(r, &db)))
+	if ((rc = api_find_db(r, &db)))
 		return rc;
 	file_name(db.uuid, etag, name, sizeof(name));
 	file_path(r, name, "", path, sizeof(path));
-	if (ingest) {
-		json_t *f = json_object_get(body, "filename");
-		if (!json_is_string(f) ||
-		    strcmp(json_string_value(f), name) != 0)
-			return req_fail(
-			    r, D1E_BAD_REQUEST,
-			    "Invalid property: filename => expected "
-			    "%s, the name init gave for this etag",
-			    name);
-	}
+	if (ingest && (!b.filename || strcmp(b.filename, name) != 0))
+		return req_fail(r, D1E_BAD_REQUEST,
+				"Invalid property: filename => expected %s, "
+				"the name init gave for this etag",
+				name);
 	/* The same file again while it is being imported: its progress. */
 	j = jobs_find(r->srv->jobs, JOB_IMPORT, db.uuid, NULL, NULL, 1);
 	if (j) {
@@ -424,7 +454,9 @@ out:
 
 struct upload {
 	int fd;
-	int done; /* renamed into place or removed */
+	int done;   /* renamed into place or removed */
+	int failed; /* a write failed: the D1E_* to answer at the end */
+	uint64_t discarded;
 	char etag[33];
 	char part[1450], path[1420], note[1420];
 	EVP_MD_CTX *md5;
@@ -443,6 +475,30 @@ static void upload_cleanup(struct req *r)
 	EVP_MD_CTX_free(u->md5);
 	free(u);
 	r->stream_ctx = NULL;
+}
+
+/* Storing the upload failed with errno e. The part file goes with the
+ * request (upload_cleanup), or at once if the body is still coming:
+ * nothing that init could take for the file is left behind. */
+static int store_failed(struct req *r, int e)
+{
+	struct upload *u = r->stream_ctx;
+	if (u && u->fd >= 0) {
+		close(u->fd);
+		u->fd = -1;
+	}
+	if (u && !u->done) {
+		unlink(u->part);
+		u->done = 1;
+	}
+	if (e == ENOSPC || e == EDQUOT)
+		return req_fail(r, D1E_FULL,
+				"Storage full: the server has no disk space "
+				"left for the upload; nothing of it was kept, "
+				"upload it again when there is");
+	return req_fail(r, D1E_IO,
+			"Storage failure: the upload could not be stored; "
+			"nothing of it was kept, upload it again");
 }
 
 static int too_large(struct req *r)
@@ -505,9 +561,10 @@ static int upload_begin(struct req *r)
 	if (!u->md5 || !EVP_DigestInit_ex(u->md5, EVP_md5(), NULL))
 		return D1E_NOMEM;
 	u->fd = open(u->part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (u->fd < 0)
-		return D1E_IO;
-	u->done = 0;
+	if (u->fd < 0) /* answered once the body is in, as a failed write */
+		u->failed = store_failed(r, errno);
+	else
+		u->done = 0;
 	return 0;
 }
 
@@ -516,21 +573,25 @@ int api_import_upload_chunk(struct req *r, const char *data, size_t n)
 	struct upload *u = r->stream_ctx;
 	if (!data)
 		return upload_begin(r);
-	if (!u || u->fd < 0)
+	if (!u)
 		return D1E_INTERNAL;
 	u->size += n;
 	if (u->size > u->max)
 		return too_large(r);
+	if (u->failed) {
+		u->discarded += n;
+		return u->discarded > UPLOAD_DISCARD_MAX ? u->failed : 0;
+	}
 	if (!EVP_DigestUpdate(u->md5, data, n))
 		return D1E_INTERNAL;
 	while (n > 0) {
-		ssize_t k = write(u->fd, data, n);
+		ssize_t k = faultvfs_write(u->fd, data, n);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0)
-			return req_fail(r, D1E_IO,
-					"Internal error: the upload could not "
-					"be stored");
+		if (k <= 0) {
+			u->failed = store_failed(r, k < 0 ? errno : EIO);
+			return 0;
+		}
 		data += k;
 		n -= (size_t)k;
 	}
@@ -543,21 +604,25 @@ int api_import_upload(struct req *r)
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int dn = 0;
 	char md5[33];
+	if (u && u->failed)
+		return u->failed; /* its message is set */
 	if (!u || u->fd < 0 || !EVP_DigestFinal_ex(u->md5, d, &dn) || dn != 16)
 		return D1E_INTERNAL;
 	util_hex(d, 16, md5);
 	/* Durable before the ETag says it is there. */
-	int rc = fsync(u->fd) == 0 ? 0 : D1E_IO;
-	if (close(u->fd) != 0)
-		rc = D1E_IO;
+	int e = faultvfs_fsync(u->fd) == 0 ? 0 : errno;
+	if (close(u->fd) != 0 && !e)
+		e = errno;
 	u->fd = -1;
-	if (!rc && !strcmp(md5, u->etag)) {
+	if (e)
+		return store_failed(r, e);
+	int rc = 0;
+	if (!strcmp(md5, u->etag)) {
 		if (rename(u->part, u->path) != 0)
-			rc = D1E_IO;
-		else
-			u->done = 1;
+			return store_failed(r, errno);
+		u->done = 1;
 		unlink(u->note);
-	} else if (!rc) {
+	} else {
 		/* Not the file init announced: keep only a note for ingest. */
 		FILE *fp = fopen(u->note, "we");
 		if (fp) {

@@ -35,7 +35,8 @@ enum d1_err {
 	D1E_FULL = -18, /* the disk is full (ENOSPC), not a size limit */
 	D1E_BAD_SIGNATURE = -19, /* a signed URL tampered with or expired */
 	D1E_IMPORT_BUSY = -20,	 /* a write while an import runs */
-	D1E__COUNT = 21
+	D1E_CORRUPT = -21,	 /* a file of d1d's own is damaged */
+	D1E__COUNT = 22
 };
 
 struct apierr_info {

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every flag of the settings table below but the test-only ones, in its
+ * order; cli.test.mjs checks that each flag here is accepted. */
 const char config_usage[] =
     "Options of serve (each also read from the environment variable shown):\n"
     "  --listen HOST:PORT      address to listen on (D1D_LISTEN; default\n"
@@ -24,29 +26,38 @@ const char config_usage[] =
     "its\n"
     "                          own limit (D1D_MAX_DATABASES; default 50000)\n"
     "  --max-body-bytes N      largest JSON request body (D1D_MAX_BODY_BYTES;\n"
-    "                          default 10485760)\n"
-    "  --threads N             HTTP worker threads (D1D_THREADS; default 2 "
-    "per\n"
-    "                          core, at least 4)\n"
+    "                          default 10485760, at least 1024)\n"
     "  --region R              served_by_region in query meta (D1D_REGION;\n"
     "                          default WEUR)\n"
     "  --colo C                served_by_colo in query meta (D1D_COLO; "
     "default\n"
     "                          LCL)\n"
-    "  --max-result-bytes N    largest JSON answer a query may build\n"
-    "                          (D1D_MAX_RESULT_BYTES; default 67108864)\n"
+    "  --no-bootstrap          do not create a default account and token when\n"
+    "                          the data dir has no account "
+    "(D1D_NO_BOOTSTRAP=1)\n"
+    "  --query-timeout-ms N    a query running longer is stopped and changes\n"
+    "                          nothing (D1D_QUERY_TIMEOUT_MS; default 30000;\n"
+    "                          0: no limit)\n"
+    "  --max-db-bytes N        largest size of one database\n"
+    "                          (D1D_MAX_DB_BYTES; default 10000000000; 0: no\n"
+    "                          limit)\n"
+    "  --max-value-bytes N     largest string or BLOB value\n"
+    "                          (D1D_MAX_VALUE_BYTES; default 2000000)\n"
+    "  --max-open-dbs N        databases kept open at once; others are opened\n"
+    "                          when used (D1D_MAX_OPEN_DBS; default 128)\n"
+    "  --readers N             read-only connections per open database, 1 to\n"
+    "                          16 (D1D_READERS; default 4)\n"
     "  --synchronous full|normal  full (default): an acknowledged write\n"
     "                          survives power loss; normal: it survives a\n"
     "                          crash of d1d, not of the machine, and writes\n"
     "                          are faster (D1D_SYNCHRONOUS)\n"
+    "  --max-result-bytes N    largest JSON answer a query may build\n"
+    "                          (D1D_MAX_RESULT_BYTES; default 67108864)\n"
     "  --max-upload-bytes N    largest SQL file an import may upload\n"
     "                          (D1D_MAX_UPLOAD_BYTES; default 10000000000)\n"
     "  --history-retention-s N time travel reaches back N seconds\n"
     "                          (D1D_HISTORY_RETENTION_S; default 2592000,\n"
-    "                          30 days)\n"
-    "  --no-bootstrap          do not create a default account and token when\n"
-    "                          the data dir has no account "
-    "(D1D_NO_BOOTSTRAP=1)\n";
+    "                          30 days)\n";
 
 static int set_str(char *dst, size_t cap, const char *v, const char *what)
 {

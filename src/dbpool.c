@@ -58,7 +58,6 @@
 #define DBPOOL_MAX_READERS	16
 #define DBPOOL_CHECKPOINT_PAGES 1000
 #define DBPOOL_MAX_HELD		64
-#define DBPOOL_COMPACT_EVERY	1000 /* commits */
 
 /* The statements of the group protocol, run for every job. */
 enum {
@@ -97,7 +96,6 @@ struct dbh {
 	pthread_mutex_t commit_mu;
 	struct hist *hist; /* commit_mu */
 	int hist_behind;   /* a capture failed: no checkpoint until one works */
-	int since_compact; /* commits since retention was last looked at */
 	pthread_cond_t rcv; /* a reader slot freed, for one reader waiting */
 	sqlite3 *writer;
 	void *writer_ctx;
@@ -313,8 +311,8 @@ static int hist_catch_up(struct dbh *h)
 					     SQLITE_CHECKPOINT_TRUNCATE, NULL,
 					     NULL) != SQLITE_OK)
 		rc = D1E_IO;
-	if (!rc && hist_compact(h->hist, h->pool->history_keep_ms))
-		fprintf(stderr, "d1d: %s: history compaction failed\n",
+	if (!rc && hist_maintain(h->hist, h->pool->history_keep_ms))
+		fprintf(stderr, "d1d: %s: history housekeeping failed\n",
 			h->uuid);
 	return rc < 0 ? rc : 0;
 }
@@ -338,6 +336,9 @@ static int dbh_open(struct dbpool *p, const char *uuid, struct dbh **out)
 	if (!rc)
 		rc = dbfile_dir(p->data_dir, uuid, dir, sizeof(dir));
 	if (!rc)
+		rc = hist_open(dir, uuid, &h->hist);
+	/* A damaged history costs time travel, not the database. */
+	if (rc == D1E_CORRUPT && !hist_quarantine(dir, uuid))
 		rc = hist_open(dir, uuid, &h->hist);
 	if (!rc)
 		rc = open_conn(p, h->path, 1, &h->writer, &h->writer_ctx);
@@ -567,15 +568,11 @@ static void after_commit(struct dbh *h)
 	 * loses nothing (the frames stay in the WAL, and the next capture
 	 * takes them), but no checkpoint may run until a capture works. */
 	h->hist_behind = hist_capture(h->hist, h->wal_frames) < 0;
-	/* Retention, now and then: history past the window is folded into
-	 * the base (history.c), under this commit lock, so writes to this
-	 * database wait for it while reads go on. */
-	if (!h->hist_behind && ++h->since_compact >= DBPOOL_COMPACT_EVERY) {
-		h->since_compact = 0;
-		if (hist_compact(h->hist, h->pool->history_keep_ms))
-			fprintf(stderr, "d1d: %s: history compaction failed\n",
-				h->uuid);
-	}
+	/* Snapshots and retention: cheap here (a few comparisons, or
+	 * unlinks); a snapshot is built by a thread of its own. */
+	if (!h->hist_behind && hist_maintain(h->hist, h->pool->history_keep_ms))
+		fprintf(stderr, "d1d: %s: history housekeeping failed\n",
+			h->uuid);
 	/* Most commits leave the WAL small: no checkpoint, no second fsync. */
 	if (h->wal_frames <= DBPOOL_CHECKPOINT_PAGES || h->hist_behind ||
 	    hist_sync(h->hist))

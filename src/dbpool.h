@@ -32,7 +32,7 @@ int dbpool_new(const char *data_dir, int max_open, int readers, int sync_full,
 	       dbpool_setup_fn setup, dbpool_teardown_fn teardown,
 	       void *setup_ctx, struct dbpool **out);
 /* How far back time travel reaches, in ms (default 30 days): older
- * history is compacted away (history.c). Call before any acquire. */
+ * history is dropped (history.c). Call before any acquire. */
 void dbpool_set_history_keep(struct dbpool *p, int64_t ms);
 
 /* Close everything. No handle may be held. */

@@ -47,6 +47,7 @@
 #include "dump.h"
 
 #include "apierr.h"
+#include "faultvfs.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -75,7 +76,7 @@ struct out {
 	int fd;
 	char *buf;
 	size_t len;
-	int failed;
+	int failed; /* a write failed: the errno it failed with */
 	int64_t total;
 	int64_t started; /* written back from here on: see flush() */
 };
@@ -84,11 +85,11 @@ static void flush(struct out *o)
 {
 	size_t off = 0;
 	while (!o->failed && off < o->len) {
-		ssize_t n = write(o->fd, o->buf + off, o->len - off);
+		ssize_t n = faultvfs_write(o->fd, o->buf + off, o->len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			o->failed = 1;
+			o->failed = n < 0 && errno ? errno : EIO;
 		else
 			off += (size_t)n;
 	}
@@ -1118,12 +1119,20 @@ int dump_write(sqlite3 *db, const struct dump_opts *o, int fd,
 	rc = dump_all(&c);
 	sqlite3_progress_handler(db, 0, NULL, NULL);
 	flush(&c.out);
-	if (!rc && c.out.failed)
-		rc = D1E_IO;
-	if (rc == D1E_IO)
-		snprintf(err, cap, "Could not write the export file");
-	if (rc && pr &&
-	    cancelled(&c)) { /* whatever it met, it was told to stop */
+	/* A write error, wherever it was noticed, is what the client hears;
+	 * a full disk is told apart because space may come back. */
+	if (c.out.failed) {
+		rc = c.out.failed == ENOSPC ? D1E_FULL : D1E_IO;
+		snprintf(err, cap, "%s",
+			 rc == D1E_FULL
+			     ? "Storage full: the server has no disk space "
+			       "left for the export file; try again when "
+			       "there is"
+			     : "Storage failure: the export file could not be "
+			       "written");
+	} else if (rc && pr && cancelled(&c)) {
+		/* Whatever it met (an interrupted statement), it was told to
+		 * stop. */
 		rc = D1E_SQL;
 		snprintf(err, cap, "%s", pr->cancel_why);
 	}

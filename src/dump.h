@@ -33,7 +33,8 @@ struct dump_progress {
 /* Write the dump of db to fd. db is a connection the caller owns, inside
  * a read transaction the caller holds (so the dump is one snapshot).
  * Returns 0, or D1E_SQL with err[cap] saying why (a table that cannot be
- * exported, a named table that does not exist, cancellation), or D1E_IO.
+ * exported, a named table that does not exist, cancellation), or D1E_FULL
+ * (the disk is full) or D1E_IO (another write error), also with err set.
  * *bytes gets the size written. */
 /* The longest text of dump_fmt_int and dump_fmt_real. */
 #define DUMP_INT_MAX  20

@@ -28,7 +28,12 @@
  * one line, "d1d: fault injected: MODE on PATH (#N)".
  *
  * faultvfs_io() puts the same faults in d1d's own writes and syncs that
- * bypass SQLite (history.c), so that they can be tested too.
+ * bypass SQLite, so that they can be tested too: the history (history.c)
+ * asks by path; exports (dump.c) and uploads (api_import.c) call
+ * faultvfs_write() and faultvfs_fsync() instead of write(2) and fsync(2),
+ * which find the path of the descriptor and fail the call as the kernel
+ * would (-1 and errno), so the callers' real error paths are the ones
+ * tested. In production they are the plain calls plus one branch.
  *
  * Locking: one mutex guards the fault state; it is held only while the
  * state is checked and updated, never across the real I/O.
@@ -182,6 +187,39 @@ int faultvfs_io(const char *path, int64_t amt)
 	case SQLITE_FULL: return ENOSPC;
 	default: return EIO;
 	}
+}
+
+/* The fault for a write of amt bytes (a sync when amt < 0) to the open
+ * file fd, as an errno value, or 0. */
+static int fd_fault(int fd, int64_t amt)
+{
+	char link[64], path[1024];
+	if (!real_vfs)
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = '\0';
+	return faultvfs_io(path, amt);
+}
+
+ssize_t faultvfs_write(int fd, const void *buf, size_t n)
+{
+	int e = fd_fault(fd, (int64_t)n);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return write(fd, buf, n);
+}
+
+int faultvfs_fsync(int fd)
+{
+	int e = fd_fault(fd, -1);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return fsync(fd);
 }
 
 /* ---- the file methods: pass through, but for writes and syncs ---- */

@@ -6,7 +6,9 @@
 #ifndef D1D_FAULTVFS_H
 #define D1D_FAULTVFS_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Make the fault VFS SQLite's default, reading its instructions from the
  * file at control_path (which need not exist yet: no file, no faults).
@@ -18,5 +20,13 @@ int faultvfs_register(const char *control_path);
  * file at path, as an errno value (ENOSPC, EIO), or 0. Always 0 when the
  * fault VFS is not registered. */
 int faultvfs_io(const char *path, int64_t amt);
+
+/* write(2) and fsync(2) for d1d's files written by descriptor (exports,
+ * uploads): the real call, or, when the tests asked for a fault on this
+ * file, -1 with errno set to ENOSPC or EIO and nothing written, so that
+ * the caller's own error path is what the tests see. The file's path is
+ * looked up (in /proc/self/fd) only while the fault VFS is registered. */
+ssize_t faultvfs_write(int fd, const void *buf, size_t n);
+int faultvfs_fsync(int fd);
 
 #endif

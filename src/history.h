@@ -20,6 +20,12 @@ struct hist;
 int hist_open(const char *dir, const char *uuid, struct hist **out);
 void hist_free(struct hist *h);
 
+/* When hist_open() finds the history damaged (D1E_CORRUPT), the database
+ * itself is still whole: move the history aside (kept for inspection as
+ * history.damaged-<time>, removed with the database), so that the next
+ * hist_open() begins a new one. Earlier bookmarks no longer restore. */
+int hist_quarantine(const char *dir, const char *uuid);
+
 /* Whether the history has its base image yet (a new history has not). */
 int hist_has_base(const struct hist *h);
 
@@ -59,11 +65,13 @@ int hist_parse_time(const char *s, int64_t *ms);
 int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		 char *prevbm, const char **msg);
 
-/* Retention: fold the commits older than keep_ms (the newest of them
- * stays restorable, as the new base image) into the base, once they weigh
- * at least as much as it, and drop them. Costs about one pass over the
- * database; runs under the writer's commit lock (reads go on). */
-int hist_compact(struct hist *h, int64_t keep_ms);
+/* Housekeeping, called at the writer's commit points and at open (under
+ * the commit lock): publishes a finished snapshot; drops the history
+ * older than keep_ms (Unix ms ago) that a newer base image makes
+ * unneeded; and starts a snapshot (a new base image, built by a thread
+ * of its own while writes go on) when the history since the newest base,
+ * or the history retention could drop, weighs as much as a base image. */
+int hist_maintain(struct hist *h, int64_t keep_ms);
 
 /* Figures: commits recorded, bytes of history on disk. */
 void hist_stats(struct hist *h, int64_t *commits, int64_t *bytes);

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import {
-	cli, cliOk, startServer, assertOk, assertErr, wrangler, wranglerDesc, sleep, HEX32_RE,
+	cli, cliOk, startServer, assertOk, assertErr, wrangler, wranglerDesc, sleep, HEX32_RE, ROOT,
 } from './harness.mjs';
 
 describe('cli: help', () => {
@@ -15,6 +15,56 @@ describe('cli: help', () => {
 		const r = await cli(['--help'], null);
 		assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
 		for (const w of ['serve', 'account', 'token']) assert.match(r.stdout, new RegExp(`\\b${w}\\b`), `usage lacks ${w}:\n${r.stdout}`);
+	});
+
+	// The flags of serve, from config.c's one table of settings: every one
+	// but the test-only ones is in --help, with its environment variable,
+	// and every flag --help names is accepted by a server that starts.
+	test('--help names every flag of serve (and no other), each accepted', async () => {
+		const r = await cli(['--help'], null);
+		assert.equal(r.code, 0, r.stderr);
+		const serveHelp = r.stdout.slice(r.stdout.indexOf('Options of serve'));
+		const listed = [...serveHelp.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]);
+		assert.ok(listed.length >= 15, serveHelp);
+		assert.equal(new Set(listed).size, listed.length, 'a flag listed twice');
+		const src = await fsp.readFile(path.join(ROOT, 'src', 'config.c'), 'utf8');
+		const table = [...src.matchAll(/\{"(--[a-z-]+)", "(D1D_[A-Z_]+)", K_[A-Z_]+\}/g)].map((m) => ({ flag: m[1], env: m[2] }));
+		const hidden = ['--signed-url-ttl-s', '--job-idle-ms'];
+		assert.ok(table.length >= listed.length, `settings table not found: ${table.length}`);
+		assert.deepEqual(listed, table.map((t) => t.flag).filter((f) => !hidden.includes(f)), 'the usage lists the settings table, in order, without the test-only flags');
+		for (const { flag, env } of table.filter((t) => !hidden.includes(t.flag))) {
+			const entry = serveHelp.slice(serveHelp.indexOf(`  ${flag}`)).split(/\n {2}--/)[0];
+			assert.ok(entry.includes(env), `${flag}: its variable ${env} is not in its entry:\n${entry}`);
+		}
+		for (const f of hidden) assert.ok(!r.stdout.includes(f), `test-only ${f} is in --help`);
+
+		// A value each flag accepts, from its metavariable. The server
+		// prints its public URL, which the harness then uses: a free port.
+		const port = await new Promise((resolve) => {
+			const s = net.createServer().listen(0, '127.0.0.1', () => {
+				const p = s.address().port;
+				s.close(() => resolve(p));
+			});
+		});
+		const values = { 'HOST:PORT': `127.0.0.1:${port}`, URL: `http://127.0.0.1:${port}`, R: 'TEST', C: 'XYZ', 'full|normal': 'normal' };
+		const special = { '--readers': '2' };
+		const args = [];
+		for (const flag of listed) {
+			if (flag === '--data-dir') continue; // the harness's
+			const meta = new RegExp(`^ {2}${flag}(?: (\\S+))?`, 'm').exec(serveHelp)[1];
+			args.push(flag);
+			if (meta) args.push(special[flag] ?? values[meta] ?? '100000');
+		}
+		const srv = await startServer({ args });
+		try {
+			assert.doesNotMatch(srv.stderr(), /unknown argument|wants|needs a value/);
+			const db = (await srv.api('POST', srv.dbPath(), { body: { name: 'flags' } })).json.result;
+			const meta = assertOk(await srv.api('POST', `${srv.dbPath()}/${db.uuid}/query`, { body: { sql: 'SELECT 1' } }))[0].meta;
+			assert.equal(meta.served_by_region, 'TEST');
+			assert.equal(meta.served_by_colo, 'XYZ');
+		} finally {
+			await srv.stop();
+		}
 	});
 
 	test('an unknown command exits non-zero', async () => {

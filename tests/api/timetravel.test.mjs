@@ -225,8 +225,10 @@ test('history survives restarts and kill -9 during writes and restores', { timeo
 		const db = (await createDb(srv, 'tt-crash')).uuid;
 		await k.q(db, 'CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)');
 		const points = [];
-		for (let cycle = 0; cycle < 4; cycle++) {
-			await k.q(db, 'INSERT INTO t(v) VALUES (randomblob(500))');
+		for (let cycle = 0; cycle < 6; cycle++) {
+			// Each cycle grows the file, so restores to earlier points cut
+			// it: a kill then finds a restore that shrinks it half done.
+			await k.q(db, 'INSERT INTO t(v) SELECT randomblob(2000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 40) SELECT x FROM c)');
 			// A point whose content we know, taken while nothing runs.
 			points.push({ bm: await k.bookmark(db), hash: await k.hash(db) });
 			// Writers and, in odd cycles, restores run until the kill.
@@ -245,7 +247,7 @@ test('history survives restarts and kill -9 during writes and restores', { timeo
 			const restorer = (async () => {
 				while (!killed && cycle % 2 === 1 && points.length) {
 					try {
-						await k.restore(db, points[Math.floor(points.length / 2)].bm);
+						await k.restore(db, points[Math.floor(Math.random() * points.length)].bm);
 					} catch {
 						/* the kill */
 					}
@@ -261,7 +263,8 @@ test('history survives restarts and kill -9 during writes and restores', { timeo
 
 			srv = await startServer({ dataDir, accounts: [] });
 			k = client(srv, account, token);
-			assert.deepEqual((await k.q(db, 'PRAGMA quick_check'))[0].results.rows, [['ok']]);
+			const qc = await srv.api('POST', `${srv.dbPath(account.id)}/${db}/raw`, { token, body: { sql: 'PRAGMA quick_check' } });
+			assert.deepEqual(qc.json?.result?.[0]?.results?.rows, [["ok"]], `cycle ${cycle}: ${qc.text}\n${srv.stderr().split('\n').filter((l) => !/ (GET|POST) /.test(l)).join('\n')}`);
 			// Every bookmark handed out still names a state; the recorded
 			// points restore to exactly their content.
 			const now = await k.bookmark(db);
@@ -278,9 +281,9 @@ test('history survives restarts and kill -9 during writes and restores', { timeo
 	}
 });
 
-test('retention: history past the window is compacted into the base; the window still restores', { timeout: 60000 }, async () => {
+test('retention: history past the window is dropped once a snapshot covers it; the window still restores', { timeout: 60000 }, async () => {
 	const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'd1d-tt-ret-'));
-	const args = ['--history-retention-s', '2'];
+	const args = ['--history-retention-s', '5'];
 	let srv = await startServer({ dataDir, args });
 	const account = srv.account;
 	const token = srv.token;
@@ -291,8 +294,7 @@ test('retention: history past the window is compacted into the base; the window 
 		const old = await k.bookmark(db);
 		const oldTime = new Date().toISOString();
 		for (let i = 0; i < 3; i++) await k.q(db, `INSERT INTO t(v) SELECT randomblob(1000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT x FROM c)`);
-		const edge = { bm: await k.bookmark(db), hash: await k.hash(db) };
-		await sleep(2500);
+		await sleep(5500);
 		await k.q(db, 'DELETE FROM t WHERE id % 2 = 0');
 		const recent = { bm: await k.bookmark(db), hash: await k.hash(db) };
 		const histDir = path.join(dataDir, 'databases', db, 'history');
@@ -302,26 +304,141 @@ test('retention: history past the window is compacted into the base; the window 
 			return n;
 		};
 		const before = await du();
-		// Opening the database again (at its first use) looks at retention.
+		// Opening the database again (at its first use) looks at retention:
+		// a snapshot of the newest commit before the window is built by its
+		// own thread; a later commit point publishes it and drops the rest.
 		await srv.stop();
 		srv = await startServer({ dataDir, args, accounts: [] });
 		k = client(srv, account, token);
+		await k.q(db, 'CREATE TABLE IF NOT EXISTS tick(n)');
+		for (let i = 0; i < 100 && !/history before commit \d+ dropped/.test(srv.stderr()); i++) {
+			await sleep(100);
+			await k.q(db, 'INSERT INTO tick VALUES (1)');
+		}
+		assert.match(srv.stderr(), /history before commit \d+ dropped/);
 		// Out of the window: a clear 400, for bookmarks and timestamps.
 		assertErr(await k.restoreRes(db, `bookmark=${old}`), 400, undefined, /bookmark/i);
-		assert.ok(await srv.waitStderr((s) => /history before commit \d+ compacted/.test(s)), srv.stderr());
-		assert.ok((await du()) < before, `history ${before} bytes, then ${await du()}`);
+		// The base image that began the history is gone; what remains is
+		// bounded by the history kept plus one new base image.
+		assert.ok(!(await fsp.readdir(histDir)).includes('base-0000000000000000.d1h'));
+		assert.ok((await du()) < before + 4_000_000, `history ${before} bytes, then ${await du()}`);
 		assertErr(
 			await srv.api('GET', `${srv.dbPath(account.id)}/${db}/time_travel/bookmark?timestamp=${encodeURIComponent(oldTime)}`, { token }),
 			400,
 			undefined,
 			/before/,
 		);
-		// The newest commit before the window is the new base: same bookmark.
-		await k.restore(db, edge.bm);
-		assert.equal(await k.hash(db), edge.hash);
+		// The window restores: a commit from before the restart, and one
+		// made after the old history went.
+		const mid = { bm: await k.bookmark(db), hash: await k.hash(db) };
+		await k.q(db, 'DELETE FROM t');
 		await k.restore(db, recent.bm);
 		assert.equal(await k.hash(db), recent.hash);
+		await k.restore(db, mid.bm);
+		assert.equal(await k.hash(db), mid.hash);
 		assert.deepEqual((await k.q(db, 'PRAGMA quick_check'))[0].results.rows, [['ok']]);
+	} finally {
+		await srv.stop();
+		await fsp.rm(dataDir, { recursive: true, force: true });
+	}
+});
+
+test('snapshots: base images are made as history grows; restores around them are exact, across a kill -9', { timeout: 120000 }, async () => {
+	const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'd1d-tt-snap-'));
+	let srv = await startServer({ dataDir });
+	const account = srv.account;
+	const token = srv.token;
+	try {
+		let k = client(srv, account, token);
+		const db = (await createDb(srv, 'tt-snap')).uuid;
+		const histDir = path.join(dataDir, 'databases', db, 'history');
+		const files = async (re) => (await fsp.readdir(histDir)).filter((f) => re.test(f));
+		await k.q(db, 'CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)');
+		const points = [];
+		const round = async (i) => {
+			await k.q(db, 'INSERT INTO t(v) SELECT randomblob(1000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400) SELECT x FROM c)');
+			await k.q(db, `UPDATE t SET v = randomblob(900) WHERE id % 7 = ${i % 7}`);
+			points.push({ bm: await k.bookmark(db), hash: await k.hash(db) });
+		};
+		for (let i = 0; i < 14; i++) await round(i);
+		// Snapshots are published at a commit point after their thread ends.
+		for (let i = 0; i < 50 && (await files(/^base-/)).length < 2; i++) {
+			await sleep(100);
+			await k.q(db, 'INSERT INTO t(v) VALUES (1)');
+		}
+		const bases = await files(/^base-[0-9a-f]{16}\.d1h$/);
+		assert.ok(bases.length >= 2, `base images: ${bases}`);
+		assert.ok((await files(/^log-[0-9a-f]{16}\.d1h$/)).length >= 2, 'one log segment per snapshot');
+		assert.match(srv.stderr(), /history snapshot at commit \d+ written/);
+		const check = async (what) => {
+			for (const p of [...points].reverse()) {
+				await k.restore(db, p.bm);
+				assert.equal(await k.hash(db), p.hash, `${what}: restore to ${p.bm}`);
+			}
+			assert.deepEqual((await k.q(db, 'PRAGMA quick_check'))[0].results.rows, [['ok']]);
+		};
+		await check('with snapshots');
+
+		// A kill -9 while a snapshot is being built (a big commit starts
+		// one): the work files go at the next open, and nothing is lost.
+		await round(14);
+		await round(15);
+		const exited = new Promise((r) => srv.child.once('exit', r));
+		srv.child.kill('SIGKILL');
+		await exited;
+		srv = await startServer({ dataDir, accounts: [] });
+		k = client(srv, account, token);
+		assert.deepEqual((await k.q(db, 'PRAGMA quick_check'))[0].results.rows, [['ok']]);
+		assert.deepEqual(await files(/\.tmp$|^snapshot\.db$/), []);
+		await check('after kill -9');
+	} finally {
+		await srv.stop();
+		await fsp.rm(dataDir, { recursive: true, force: true });
+	}
+});
+
+test('a damaged history costs time travel, not the database', { timeout: 60000 }, async () => {
+	const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'd1d-tt-dmg-'));
+	let srv = await startServer({ dataDir });
+	const account = srv.account;
+	const token = srv.token;
+	try {
+		let k = client(srv, account, token);
+		const db = (await createDb(srv, 'tt-dmg')).uuid;
+		await k.q(db, 'CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)');
+		for (let i = 0; i < 10; i++) await k.q(db, 'INSERT INTO t(v) VALUES (?)', [`row ${i}`]);
+		const old = await k.bookmark(db);
+		const hash = await k.hash(db);
+		await srv.stop(); // a clean stop syncs the log: all of it is durable
+		// Break the head of the 5th record of the log, well inside what was
+		// fsynced: that is damage, not a torn append.
+		const histDir = path.join(dataDir, 'databases', db, 'history');
+		const seg = path.join(histDir, (await fsp.readdir(histDir)).find((f) => f.startsWith('log-')));
+		const buf = await fsp.readFile(seg);
+		const pad8 = (n) => (n + 7) & ~7;
+		let off = 0;
+		for (let i = 0; i < 4; i++) {
+			const n = buf.readUInt32LE(off + 32);
+			const zlen = Number(buf.readBigUInt64LE(off + 56));
+			off += 64 + pad8(n * 4) + pad8(Math.ceil(n / 16) * 4) + 8 + pad8(zlen);
+		}
+		assert.equal(buf.toString('latin1', off, off + 4), 'D1HR');
+		buf.write('XXXX', off, 'latin1');
+		await fsp.writeFile(seg, buf);
+
+		srv = await startServer({ dataDir, accounts: [] });
+		k = client(srv, account, token);
+		// The database serves, whole and unchanged.
+		assert.equal(await k.hash(db), hash);
+		assert.deepEqual((await k.q(db, 'PRAGMA quick_check'))[0].results.rows, [['ok']]);
+		assert.match(srv.stderr(), /history is damaged; moved to .*history\.damaged-\d+/);
+		assert.ok((await fsp.readdir(path.join(dataDir, 'databases', db))).some((f) => f.startsWith('history.damaged-')));
+		// Bookmarks of the old history are refused; a new history works.
+		assertErr(await k.restoreRes(db, `bookmark=${old}`), 400, undefined, /bookmark/i);
+		const b1 = await k.bookmark(db);
+		await k.q(db, 'DELETE FROM t');
+		await k.restore(db, b1);
+		assert.equal(await k.hash(db), hash);
 	} finally {
 		await srv.stop();
 		await fsp.rm(dataDir, { recursive: true, force: true });

@@ -4,12 +4,14 @@
  * cut back to its last whole record), never a crash, and a restore from
  * whatever loaded must stay within the database file.
  *
- * Input: a 4-byte little-endian length L, L bytes of base.d1h, then the
- * rest as log.d1h. The corpus holds histories d1d wrote.
+ * Input: a 4-byte little-endian length L, L bytes of the base image
+ * (history/base-0000000000000000.d1h), then the rest as the log segment
+ * history/log-0000000000000001.d1h. The corpus holds histories d1d wrote.
  */
 #include "apierr.h"
 #include "history.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +32,26 @@ static void put(const char *name, const uint8_t *p, size_t n)
 	if (n && write(fd, p, n) != (ssize_t)n)
 		abort();
 	close(fd);
+}
+
+/* Each input starts from an empty history directory: a restore of an
+ * earlier input leaves files (a synced mark, a journal) behind. */
+static void clean(void)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/history", dir);
+	DIR *d = opendir(path);
+	if (!d)
+		abort();
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/history/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	snprintf(path, sizeof(path), "%s/restore.journal", dir);
+	unlink(path);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,8 +76,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     (uint32_t)data[2] << 16 | (uint32_t)data[3] << 24;
 	if (l > size - 4)
 		l = (uint32_t)(size - 4);
-	put("history/base.d1h", data + 4, l);
-	put("history/log.d1h", data + 4 + l, size - 4 - l);
+	clean();
+	put("history/base-0000000000000000.d1h", data + 4, l);
+	put("history/log-0000000000000001.d1h", data + 4 + l, size - 4 - l);
 	put("db.sqlite", page, sizeof(page));
 	if (hist_open(dir, "00000000-0000-4000-8000-000000000000", &h) != 0)
 		return 0;
