@@ -286,8 +286,11 @@ static int on_wal(void *ud, sqlite3 *db, const char *name, int frames)
 
 /* Bring the history up to date with the database as found on disk: its
  * first base image, or the commits a crash left only in the WAL. Then the
- * WAL can be emptied. */
-static int hist_catch_up(struct dbh *h)
+ * WAL can be emptied. With housekeeping, retention and snapshots are
+ * looked at too (not when the database is opened only to be closed again
+ * for a restore: a snapshot started then would be cancelled at once, and
+ * its I/O would slow the restore). */
+static int hist_catch_up(struct dbh *h, int housekeeping)
 {
 	int log = 0, ckpt = 0, rc = 0;
 	if (!hist_has_base(h->hist)) {
@@ -311,15 +314,18 @@ static int hist_catch_up(struct dbh *h)
 					     SQLITE_CHECKPOINT_TRUNCATE, NULL,
 					     NULL) != SQLITE_OK)
 		rc = D1E_IO;
-	if (!rc && hist_maintain(h->hist, h->pool->history_keep_ms))
+	if (!rc && housekeeping &&
+	    hist_maintain(h->hist, h->pool->history_keep_ms))
 		fprintf(stderr, "d1d: %s: history housekeeping failed\n",
 			h->uuid);
 	return rc < 0 ? rc : 0;
 }
 
 /* Open a database: its history first (which may finish an interrupted
- * restore in the file), then its writer. *out is freed by dbh_close(). */
-static int dbh_open(struct dbpool *p, const char *uuid, struct dbh **out)
+ * restore in the file), then its writer. housekeeping: as for
+ * hist_catch_up(). *out is freed by dbh_close(). */
+static int dbh_open(struct dbpool *p, const char *uuid, int housekeeping,
+		    struct dbh **out)
 {
 	char dir[4096];
 	struct dbh *h = calloc(1, sizeof(*h));
@@ -345,7 +351,7 @@ static int dbh_open(struct dbpool *p, const char *uuid, struct dbh **out)
 	if (!rc) /* replaces autocheckpoint, which is off */
 		sqlite3_wal_hook(h->writer, on_wal, h);
 	if (!rc)
-		rc = hist_catch_up(h);
+		rc = hist_catch_up(h, housekeeping);
 	if (rc) {
 		h->hist_behind = 1; /* close without a checkpoint */
 		dbh_close(h);
@@ -381,7 +387,7 @@ int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out)
 		h->refs++;
 		goto out;
 	}
-	rc = dbh_open(p, uuid, &h);
+	rc = dbh_open(p, uuid, 1, &h);
 	if (rc)
 		goto out;
 	h->refs = 1;
@@ -463,7 +469,7 @@ int dbpool_exclusive(struct dbpool *p, const char *uuid,
 	/* Open it once more, alone: that captures what a crash may have
 	 * left in the WAL, and the WAL must end empty, so that the file
 	 * alone is the database. */
-	rc = dbh_open(p, uuid, &h);
+	rc = dbh_open(p, uuid, 0, &h);
 	if (!rc) {
 		int log = -1, ckpt = -1;
 		if (hist_sync(h->hist) ||

@@ -39,15 +39,15 @@
  *   40  4  WAL salt-1 of the frames captured (0: none)
  *   44  4  WAL salt-2
  *   48  4  the last WAL frame of the commit (0: none)
- *   52  4  pages per block: 16
+ *   52  4  pages per block: 4
  *   56  8  zlen, bytes of compressed page images
  *   64     n page numbers, 4 bytes each, ascending; zero-padded to 8 bytes
- *   ..     ceil(n/16) block lengths, 4 bytes each; zero-padded to 8 bytes
+ *   ..     ceil(n/4) block lengths, 4 bytes each; zero-padded to 8 bytes
  *   ..  8  checksum of the head (everything above): two 32-bit sums s0,
  *          s1 over its 8-byte units (little-endian words x0, x1:
  *          s0 += x0 + s1; s1 += x1 + s0), as SQLite's wal.c does
  *   ..     zlen bytes: the blocks, each one zstd frame (with zstd's own
- *          content checksum) of 16 page images (fewer in the last), in
+ *          content checksum) of 4 page images (fewer in the last), in
  *          the order of the page numbers; zero-padded to 8 bytes.
  * A record is written as it is built, blocks first and its head last, so
  * a commit or base image of any size costs one block of memory.
@@ -150,7 +150,7 @@
 #define KIND_RESTORE 2
 #define WAL_HDR	     32
 #define FRAME_HDR    24
-#define BLOCK_PAGES  16
+#define BLOCK_PAGES  4
 #define SNAP_FLOOR   (1u << 20)	 /* bytes: no snapshot for less history */
 #define SNAP_RATIO   4		 /* history between snapshots, in bases */
 #define SEG_MAX	     (64u << 20) /* bytes: a segment is sealed past this */
@@ -605,9 +605,15 @@ static int load_seg(struct hist *h, size_t si)
 					   */
 		goto out;
 	}
-	/* Verify the last record whole; cut off what is not a record. */
+	/* Verify the last record whole; cut off what is not a record. A
+	 * record that ends below the synced mark was fsynced whole and
+	 * cannot be torn (damage shows where it is used): reading back a
+	 * large last commit at every open would cost its whole size. */
 	while (h->nrecs && h->recs[h->nrecs - 1].seq >= h->segs[si].first) {
 		struct hrec *lr = &h->recs[h->nrecs - 1];
+		if (h->synced_first == h->segs[si].first &&
+		    lr->off + rec_len(lr) <= h->synced_off)
+			break;
 		/* The last append may be torn: check its pages too. */
 		if (!each_page(h, &h->dctx, fd, lr, NULL, NULL, NULL))
 			break;
@@ -1080,8 +1086,23 @@ static void b_free(struct builder *b)
 static int log_begin(struct hist *h, struct builder *b, const uint32_t *pgnos,
 		     uint32_t n)
 {
-	return b_begin(h, b, &h->cctx, h->log_fd, h->log_path, h->log_end,
-		       pgnos, n);
+	int rc = b_begin(h, b, &h->cctx, h->log_fd, h->log_path, h->log_end,
+			 pgnos, n);
+	if (!rc)
+		ZSTD_CCtx_setParameter(h->cctx, ZSTD_c_compressionLevel, 1);
+	return rc;
+}
+
+/* A restore's record: its pages were already compressed once, in the
+ * records and bases they came from, and the restore waits for this one,
+ * so it takes zstd's fastest level. */
+static int log_begin_fast(struct hist *h, struct builder *b,
+			  const uint32_t *pgnos, uint32_t n)
+{
+	int rc = log_begin(h, b, pgnos, n);
+	if (!rc)
+		ZSTD_CCtx_setParameter(h->cctx, ZSTD_c_compressionLevel, -5);
+	return rc;
 }
 
 /* Finish a record begun by log_begin() (rc: how its building went) and
@@ -1920,7 +1941,7 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		r.time_ms = next_time(h);
 		r.db_pages = T;
 		r.n = nlist;
-		rc = page ? log_begin(h, &b, list, nlist) : D1E_NOMEM;
+		rc = page ? log_begin_fast(h, &b, list, nlist) : D1E_NOMEM;
 		for (uint32_t k = 0; !rc && k < nlist; k++) {
 			rc = read_full(plan.db_fd, page, ps,
 				       (uint64_t)(list[k] - 1) * ps);
