@@ -151,6 +151,8 @@
 #define WAL_HDR	     32
 #define FRAME_HDR    24
 #define BLOCK_PAGES  4
+#define ZLEVEL	     1		 /* zstd level of commits and base images */
+#define ZLEVEL_FAST  (-5)	 /* of a restore's record */
 #define SNAP_FLOOR   (1u << 20)	 /* bytes: no snapshot for less history */
 #define SNAP_RATIO   4		 /* history between snapshots, in bases */
 #define SEG_MAX	     (64u << 20) /* bytes: a segment is sealed past this */
@@ -967,19 +969,19 @@ struct builder {
 };
 
 /* *z is the compression context to use, created on first use (freed by
- * its owner). */
-static int b_begin(struct hist *h, struct builder *b, ZSTD_CCtx **z, int fd,
-		   const char *path, uint64_t off, const uint32_t *pgnos,
-		   uint32_t n)
+ * its owner); level is zstd's (ZLEVEL, or ZLEVEL_FAST). */
+static int b_begin(struct hist *h, struct builder *b, ZSTD_CCtx **z, int level,
+		   int fd, const char *path, uint64_t off,
+		   const uint32_t *pgnos, uint32_t n)
 {
 	memset(b, 0, sizeof(*b));
 	if (!*z) {
 		*z = ZSTD_createCCtx();
 		if (!*z)
 			return D1E_NOMEM;
-		ZSTD_CCtx_setParameter(*z, ZSTD_c_compressionLevel, 1);
 		ZSTD_CCtx_setParameter(*z, ZSTD_c_checksumFlag, 1);
 	}
+	ZSTD_CCtx_setParameter(*z, ZSTD_c_compressionLevel, level);
 	b->z = *z;
 	b->fd = fd;
 	b->path = path;
@@ -1083,32 +1085,17 @@ static void b_free(struct builder *b)
 }
 
 /* Start a record at the end of the log. */
-static int log_begin(struct hist *h, struct builder *b, const uint32_t *pgnos,
-		     uint32_t n)
+static int log_begin(struct hist *h, struct builder *b, int level,
+		     const uint32_t *pgnos, uint32_t n)
 {
-	int rc = b_begin(h, b, &h->cctx, h->log_fd, h->log_path, h->log_end,
-			 pgnos, n);
-	if (!rc)
-		ZSTD_CCtx_setParameter(h->cctx, ZSTD_c_compressionLevel, 1);
-	return rc;
-}
-
-/* A restore's record: its pages were already compressed once, in the
- * records and bases they came from, and the restore waits for this one,
- * so it takes zstd's fastest level. */
-static int log_begin_fast(struct hist *h, struct builder *b,
-			  const uint32_t *pgnos, uint32_t n)
-{
-	int rc = log_begin(h, b, pgnos, n);
-	if (!rc)
-		ZSTD_CCtx_setParameter(h->cctx, ZSTD_c_compressionLevel, -5);
-	return rc;
+	return b_begin(h, b, &h->cctx, level, h->log_fd, h->log_path,
+		       h->log_end, pgnos, n);
 }
 
 /* Finish a record begun by log_begin() (rc: how its building went) and
  * make it the next commit; on failure leave no partial record behind a
  * later append. */
-static int log_end(struct hist *h, struct builder *b, struct hrec *r, int rc)
+static int log_finish(struct hist *h, struct builder *b, struct hrec *r, int rc)
 {
 	if (!rc)
 		rc = b_end(h, b, r);
@@ -1173,7 +1160,7 @@ static int write_base(struct hist *h, ZSTD_CCtx **z, const char *src,
 	}
 	for (uint32_t i = 0; i < r->n; i++)
 		pgnos[i] = i + 1;
-	rc = b_begin(h, &b, z, out, tmp, 0, pgnos, r->n);
+	rc = b_begin(h, &b, z, ZLEVEL, out, tmp, 0, pgnos, r->n);
 	for (uint32_t i = 0; !rc && i < r->n; i++) {
 		if (cancel && *cancel)
 			rc = D1E_INTERNAL;
@@ -1274,14 +1261,14 @@ static int record_commit(struct hist *h, struct frame_ref *refs, size_t n,
 	r.salt1 = h->salt1;
 	r.salt2 = h->salt2;
 	r.wal_frame = last;
-	rc = log_begin(h, &b, pgnos, r.n);
+	rc = log_begin(h, &b, ZLEVEL, pgnos, r.n);
 	for (size_t i = 0; !rc && i < u; i++) {
 		rc = read_full(h->wal_fd, page, h->page_size,
 			       frame_off(h, refs[i].frame) + FRAME_HDR);
 		if (!rc)
 			rc = b_feed(&b, page);
 	}
-	rc = log_end(h, &b, &r, rc);
+	rc = log_finish(h, &b, &r, rc);
 	if (!rc)
 		h->frame = last;
 out:
@@ -1941,7 +1928,11 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 		r.time_ms = next_time(h);
 		r.db_pages = T;
 		r.n = nlist;
-		rc = page ? log_begin_fast(h, &b, list, nlist) : D1E_NOMEM;
+		/* Its pages were compressed once already, in the records
+		 * and bases they came from, and the restore waits for this
+		 * record: zstd's fastest level. */
+		rc = page ? log_begin(h, &b, ZLEVEL_FAST, list, nlist)
+			  : D1E_NOMEM;
 		for (uint32_t k = 0; !rc && k < nlist; k++) {
 			rc = read_full(plan.db_fd, page, ps,
 				       (uint64_t)(list[k] - 1) * ps);
@@ -1949,7 +1940,7 @@ int hist_restore(struct hist *h, const char *bookmark, char *newbm,
 				rc = b_feed(&b, page);
 		}
 		free(page);
-		rc = log_end(h, &b, &r, rc);
+		rc = log_finish(h, &b, &r, rc);
 		if (!rc)
 			rc = hist_sync(h);
 		if (rc)
