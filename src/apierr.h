@@ -35,7 +35,9 @@ enum d1_err {
 	D1E_FULL = -18, /* the disk is full (ENOSPC), not a size limit */
 	D1E_BAD_SIGNATURE = -19, /* a signed URL tampered with or expired */
 	D1E_IMPORT_BUSY = -20,	 /* a write while an import runs */
-	D1E__COUNT = 21
+	D1E_WOULD_BLOCK =
+	    -21, /* internal: this thread must not wait; go where one may */
+	D1E__COUNT = 22
 };
 
 struct apierr_info {

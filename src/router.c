@@ -30,8 +30,10 @@ static const struct route routes[] = {
     {"DELETE", "accounts/:account/d1/database/:db", api_database_delete,
      ROUTE_AUTH | ROUTE_WRITE},
     /* A read-only token may query; exec refuses its writing statements. */
-    {"POST", "accounts/:account/d1/database/:db/query", api_query, ROUTE_AUTH},
-    {"POST", "accounts/:account/d1/database/:db/raw", api_raw, ROUTE_AUTH},
+    {"POST", "accounts/:account/d1/database/:db/query", api_query,
+     ROUTE_AUTH | ROUTE_NONBLOCKING},
+    {"POST", "accounts/:account/d1/database/:db/raw", api_raw,
+     ROUTE_AUTH | ROUTE_NONBLOCKING},
     /* Exports are reads; a read-only token may make them. */
     {"POST", "accounts/:account/d1/database/:db/export", api_export,
      ROUTE_AUTH},
