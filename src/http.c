@@ -704,7 +704,7 @@ int http_start(struct server *srv, int *port)
 		return D1E_IO;
 	}
 	daemon_ = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, listen_fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, nthreads, MHD_OPTION_THREAD_STACK_SIZE,

@@ -9,9 +9,11 @@
  * for TASKPOOL_IDLE_MS ends unless it is one of the `keep` kept for the
  * next burst. Under steady load the workers never sleep between tasks.
  *
- * Workers are detached: taskpool_free() waits for their count to reach
- * zero (each worker's last touch of the pool is that decrement, under the
- * mutex) rather than joining them.
+ * Every worker is joined, by taskpool_free() or by the next spawn after it
+ * ended: a thread's exit runs the destructors of its thread-local state
+ * (SQLite's and OpenSSL's), which must be done before the process exits.
+ * An ending worker puts itself on the `exited` list, under the mutex, and
+ * touches the pool no more.
  *
  * Locking: tp->mu guards everything in struct taskpool; it is never held
  * while a task runs.
@@ -28,6 +30,12 @@
 
 #define TASKPOOL_IDLE_MS    5000
 #define TASKPOOL_STACK_SIZE (1024 * 1024)
+
+struct worker {
+	pthread_t th;
+	struct taskpool *tp;
+	struct worker *next; /* on tp->exited */
+};
 
 struct task {
 	taskpool_fn fn;
@@ -46,6 +54,7 @@ struct taskpool {
 	int keep, max;
 	int stopping;
 	const char *name;
+	struct worker *exited; /* ended, not joined yet */
 };
 
 int taskpool_new(const char *name, int keep, int max, struct taskpool **out)
@@ -72,7 +81,8 @@ int taskpool_new(const char *name, int keep, int max, struct taskpool **out)
 
 static void *worker(void *arg)
 {
-	struct taskpool *tp = arg;
+	struct worker *self = arg;
+	struct taskpool *tp = self->tp;
 	pthread_setname_np(pthread_self(), tp->name);
 	pthread_mutex_lock(&tp->mu);
 	for (;;) {
@@ -101,25 +111,50 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&tp->mu);
 	}
 	tp->nthreads--;
+	self->next = tp->exited;
+	tp->exited = self;
 	if (tp->nthreads == 0)
 		pthread_cond_broadcast(&tp->gone);
 	pthread_mutex_unlock(&tp->mu);
 	return NULL;
 }
 
+/* Join the workers that have ended. Caller holds tp->mu; it is released
+ * while joining (an ended worker no longer needs it). */
+static void reap(struct taskpool *tp)
+{
+	struct worker *w = tp->exited;
+	tp->exited = NULL;
+	if (!w)
+		return;
+	pthread_mutex_unlock(&tp->mu);
+	while (w) {
+		struct worker *next = w->next;
+		pthread_join(w->th, NULL);
+		free(w);
+		w = next;
+	}
+	pthread_mutex_lock(&tp->mu);
+}
+
 /* Start one more worker. Caller holds tp->mu. 0 or D1E_NOMEM. */
 static int spawn(struct taskpool *tp)
 {
 	pthread_attr_t attr;
-	pthread_t th;
+	struct worker *w = malloc(sizeof(*w));
 	int rc = 0;
+	if (!w)
+		return D1E_NOMEM;
+	w->tp = tp;
+	w->next = NULL;
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, TASKPOOL_STACK_SIZE);
-	if (pthread_create(&th, &attr, worker, tp) == 0)
+	if (pthread_create(&w->th, &attr, worker, w) == 0) {
 		tp->nthreads++;
-	else
+	} else {
+		free(w);
 		rc = D1E_NOMEM;
+	}
 	pthread_attr_destroy(&attr);
 	return rc;
 }
@@ -139,6 +174,8 @@ int taskpool_run(struct taskpool *tp, taskpool_fn fn, void *arg)
 	 * was signalled still counts as idle until it wakes, and is counted
 	 * against the task it was signalled for. */
 	if (tp->queued + 1 > tp->idle && tp->nthreads < tp->max) {
+		if (tp->exited)
+			reap(tp);
 		rc = spawn(tp);
 		if (rc && tp->nthreads > 0)
 			rc = 0; /* the task waits for a busy worker */
@@ -168,6 +205,7 @@ void taskpool_free(struct taskpool *tp)
 	pthread_cond_broadcast(&tp->cv);
 	while (tp->nthreads > 0)
 		pthread_cond_wait(&tp->gone, &tp->mu);
+	reap(tp);
 	assert(!tp->head);
 	pthread_mutex_unlock(&tp->mu);
 	pthread_mutex_destroy(&tp->mu);
