@@ -2,8 +2,12 @@
  * http.c — libmicrohttpd glue: from bytes on a socket to a routed,
  * authenticated handler call, and back.
  *
- * Threading: libmicrohttpd's epoll thread pool, one HTTP thread per core
- * (MHD_OPTION_THREAD_POOL_SIZE), each serving many connections, and an
+ * Threading: libmicrohttpd's thread pool, one HTTP thread per core
+ * (MHD_OPTION_THREAD_POOL_SIZE), each serving many connections with poll()
+ * (not epoll: libmicrohttpd's edge-triggered epoll loop can miss the FIN
+ * that comes with the last bytes of a partial request, and keep a
+ * half-closed connection until its timeout; poll is level-triggered, and
+ * measured as fast here), and an
  * elastic pool of worker threads (taskpool.c) for whatever may wait. The
  * HTTP threads never wait: a handler that would (a write waiting for its
  * group's COMMIT, a query running long, a database being opened, the

@@ -29,7 +29,7 @@
 #include <time.h>
 
 #define TASKPOOL_IDLE_MS    5000
-#define TASKPOOL_STACK_SIZE (1024 * 1024)
+#define TASKPOOL_STACK_SIZE ((size_t)1024 * 1024)
 
 struct worker {
 	pthread_t th;
