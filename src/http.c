@@ -23,6 +23,12 @@
  * connection every request woke its thread from poll(), and every write
  * woke it a second time.
  *
+ * A known limit: libmicrohttpd 0.9.75 reads a resumed connection before
+ * calling on_request() again, and closes it if the client has half-closed
+ * it (shutdown(SHUT_WR) right after a complete request), so such a client
+ * gets no answer to a request that was suspended; answers given on the
+ * HTTP thread (point reads, catalog reads) are not affected.
+ *
  * A request belongs to one thread at a time: its HTTP thread until it is
  * handed over (suspended), then the worker or writer thread until that one
  * calls req_resume(), then its HTTP thread again. The hand-overs go

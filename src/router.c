@@ -19,10 +19,13 @@
 
 static const struct route routes[] = {
     {"POST", "graphql", api_graphql, ROUTE_AUTH},
-    {"GET", "accounts/:account/d1/database", api_database_list, ROUTE_AUTH},
+    /* Catalog reads: answered on the HTTP thread. */
+    {"GET", "accounts/:account/d1/database", api_database_list,
+     ROUTE_AUTH | ROUTE_NONBLOCKING},
     {"POST", "accounts/:account/d1/database", api_database_create,
      ROUTE_AUTH | ROUTE_WRITE},
-    {"GET", "accounts/:account/d1/database/:db", api_database_get, ROUTE_AUTH},
+    {"GET", "accounts/:account/d1/database/:db", api_database_get,
+     ROUTE_AUTH | ROUTE_NONBLOCKING},
     {"PUT", "accounts/:account/d1/database/:db", api_database_update,
      ROUTE_AUTH | ROUTE_WRITE},
     {"PATCH", "accounts/:account/d1/database/:db", api_database_edit,
