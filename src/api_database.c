@@ -415,6 +415,12 @@ int api_database_get(struct req *r)
 		rc = api_find_db(r, &db);
 	if (rc)
 		return rc;
+	/* Counting tables may open the database and wait for a reader: not
+	 * on the HTTP thread (http.h). The rest is catalog reads and a stat,
+	 * answered at once, before the client could half-close and be lost
+	 * while suspended (see http.c). */
+	if ((fields & F_NUM_TABLES) && !r->may_block)
+		return req_offload(r, api_database_get);
 	return answer_db(r, &db, fields);
 }
 

@@ -42,6 +42,7 @@ static const struct apierr_info table[D1E__COUNT] = {
     [-D1E_IMPORT_BUSY] = {400, 7500,
 			  "Currently processing a long-running import."},
     [-D1E_CORRUPT] = {500, 7500, "Internal error: damaged file"},
+    [-D1E_WOULD_BLOCK] = {500, 7500, "Internal error"},
 };
 
 const struct apierr_info *apierr_info(int rc)

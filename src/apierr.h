@@ -36,7 +36,9 @@ enum d1_err {
 	D1E_BAD_SIGNATURE = -19, /* a signed URL tampered with or expired */
 	D1E_IMPORT_BUSY = -20,	 /* a write while an import runs */
 	D1E_CORRUPT = -21,	 /* a file of d1d's own is damaged */
-	D1E__COUNT = 22
+	D1E_WOULD_BLOCK =
+	    -22, /* internal: this thread must not wait; go where one may */
+	D1E__COUNT = 23
 };
 
 struct apierr_info {

@@ -6,14 +6,19 @@
  * readers see the last committed state and never wait for the writer.
  * Readers are opened on first need.
  *
- * Group commit. Writes are jobs. A request that wants to write queues its
- * job on the dbh and then either becomes the leader (no group is running)
- * or waits. The leader takes every queued job, runs BEGIN IMMEDIATE, runs
- * each job inside its own SAVEPOINT (a failing job is rolled back to its
- * savepoint and does not disturb the others), COMMITs once, and wakes the
- * jobs' owners. While a group commits, new jobs queue up and form the next
- * group, so under load one fsync covers many requests. If a job ends the
- * transaction itself (an `OR ROLLBACK` conflict, a full disk), that job
+ * Group commit. Writes are jobs, queued on the dbh; nobody waits in line
+ * for them. The job that finds no group running starts a writer task
+ * (run_writer, on the pool's elastic writer threads, taskpool.c), which
+ * takes every queued job, runs BEGIN IMMEDIATE, runs each job inside its
+ * own SAVEPOINT (a failing job is rolled back to its savepoint and does not
+ * disturb the others), COMMITs once, and calls each job's done callback;
+ * then it takes the jobs queued meanwhile as the next group, until the
+ * queue is empty. So under load one fsync covers many requests, and the
+ * HTTP threads that queued them are never blocked: they suspend their
+ * connection and go on serving others (api_query.c, http.c), and the done
+ * callback resumes it. dbpool_write() is the same with the caller waiting
+ * on a semaphore for its own done callback. If a job ends the transaction
+ * itself (an `OR ROLLBACK` conflict, a full disk), that job
  * fails alone and the group is re-run without it: the other jobs have
  * committed nothing yet, and each job writes its answer from scratch.
  *
@@ -32,12 +37,11 @@
  * behind it; reads go on, on the readers.
  *
  * Locking. pool->mu guards the LRU list and every dbh's refs. dbh->mu guards
- * the dbh's job queue, leader flag, counters and reader slots; it is never
- * held while SQL runs. Each waiting writer sleeps on its own job's
- * semaphore, posted once, so the end of a group wakes exactly its jobs'
- * owners and the next leader (to whom the leader flag passes under the
- * mutex), and a woken owner returns without taking dbh->mu again; a freed
- * reader slot wakes one waiting reader. Lock order:
+ * the dbh's job queue, leader flag (a writer task owns the queue),
+ * counters and reader slots; it is never held while SQL runs. Only the
+ * writer task touches the writer connection, and it holds a reference of
+ * its own to the dbh while it runs; a freed reader slot wakes one waiting
+ * reader. Lock order:
  * pool->mu before dbh->mu. A dbh with refs > 0 is never closed; idle ones
  * beyond max_open are closed, least recently used first, so the number of open
  * files stays bounded whatever the number of databases.
@@ -47,6 +51,7 @@
 #include "apierr.h"
 #include "dbfile.h"
 #include "history.h"
+#include "taskpool.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -58,6 +63,10 @@
 #define DBPOOL_MAX_READERS	16
 #define DBPOOL_CHECKPOINT_PAGES 1000
 #define DBPOOL_MAX_HELD		64
+/* Writer threads: one per database whose group is running, kept for the
+ * next group when idle (taskpool.c). */
+#define DBPOOL_WRITERS_KEPT 2
+#define DBPOOL_MAX_WRITERS  1024
 
 /* The statements of the group protocol, run for every job. */
 enum {
@@ -72,14 +81,16 @@ static const char *const ctl_sql[CTL__COUNT] = {"BEGIN IMMEDIATE",
 						"SAVEPOINT job", "RELEASE job",
 						"ROLLBACK TO job", "COMMIT"};
 
+/* A queued write, malloc'd by submit() and freed by the writer task just
+ * before it calls done. */
 struct wjob {
 	dbpool_job_fn fn;
 	void *ctx;
 	int rc;
-	int done;   /* the group holding it has finished */
-	int final;  /* it ended the transaction: do not run it again */
-	int alone;  /* runs outside any transaction, in no group (VACUUM) */
-	sem_t wake; /* posted once: the job is done, or its owner leads */
+	int final; /* it ended the transaction: do not run it again */
+	int alone; /* runs outside any transaction, in no group (VACUUM) */
+	dbpool_done_fn done;
+	void *done_ctx;
 	struct wjob *next;
 };
 
@@ -106,7 +117,7 @@ struct dbh {
 	void *reader_ctx[DBPOOL_MAX_READERS];
 	unsigned char reader_busy[DBPOOL_MAX_READERS];
 	struct wjob *q_head, *q_tail;
-	int leader;
+	int leader;    /* a writer task runs (or is about to run) the queue */
 	int importing; /* an import owns the writer; dbh->mu */
 	int64_t commits, jobs;
 };
@@ -119,6 +130,7 @@ struct dbpool {
 	dbpool_setup_fn setup;
 	dbpool_teardown_fn teardown;
 	void *setup_ctx;
+	struct taskpool *writers; /* runs the groups (run_writer) */
 	pthread_mutex_t mu;
 	pthread_cond_t
 	    cv; /* signalled when a dbh's refs drop, or a hold ends */
@@ -144,6 +156,11 @@ int dbpool_new(const char *data_dir, int max_open, int readers, int sync_full,
 	p->setup = setup;
 	p->teardown = teardown;
 	p->setup_ctx = setup_ctx;
+	if (taskpool_new("d1d-writer", DBPOOL_WRITERS_KEPT, DBPOOL_MAX_WRITERS,
+			 &p->writers)) {
+		free(p);
+		return D1E_NOMEM;
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	*out = p;
@@ -214,6 +231,9 @@ void dbpool_free(struct dbpool *p)
 {
 	if (!p)
 		return;
+	/* Every handle is released, so every writer task has ended or is
+	 * about to: this waits for the last ones. */
+	taskpool_free(p->writers);
 	while (p->head) {
 		struct dbh *h = p->head;
 		if (h->refs != 0)
@@ -370,17 +390,24 @@ static int held(const struct dbpool *p, const char *uuid)
 	return 0;
 }
 
-int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out)
+/* dbpool_acquire(), or with nowait set dbpool_acquire_open(). */
+static int acquire(struct dbpool *p, const char *uuid, int nowait,
+		   struct dbh **out)
 {
 	struct dbh *h;
 	int rc = 0;
 	*out = NULL;
 	pthread_mutex_lock(&p->mu);
-	while (held(p, uuid))
+	while (held(p, uuid) && !nowait)
 		pthread_cond_wait(&p->cv, &p->mu);
 	for (h = p->head; h; h = h->next)
 		if (strcmp(h->uuid, uuid) == 0)
 			break;
+	if (nowait && (!h || held(p, uuid))) {
+		h = NULL;
+		rc = D1E_WOULD_BLOCK;
+		goto out;
+	}
 	if (h) {
 		lru_unlink(p, h);
 		lru_push(p, h);
@@ -405,6 +432,16 @@ out:
 	pthread_mutex_unlock(&p->mu);
 	*out = h;
 	return rc;
+}
+
+int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out)
+{
+	return acquire(p, uuid, 0, out);
+}
+
+int dbpool_acquire_open(struct dbpool *p, const char *uuid, struct dbh **out)
+{
+	return acquire(p, uuid, 1, out);
 }
 
 void dbpool_release(struct dbpool *p, struct dbh *h)
@@ -504,7 +541,8 @@ int dbpool_bookmark_at(struct dbh *h, int64_t time_ms, char *out,
 	return rc;
 }
 
-int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx)
+/* dbpool_read(), or with nowait set dbpool_read_nowait(). */
+static int read_job(struct dbh *h, dbpool_job_fn fn, void *ctx, int nowait)
 {
 	int slot = -1, rc;
 	int n = h->pool->nreaders;
@@ -515,6 +553,10 @@ int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx)
 				slot = i;
 				break;
 			}
+		}
+		if (slot < 0 && nowait) {
+			pthread_mutex_unlock(&h->mu);
+			return D1E_WOULD_BLOCK;
 		}
 		if (slot < 0)
 			pthread_cond_wait(&h->rcv, &h->mu);
@@ -535,6 +577,16 @@ int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx)
 	pthread_cond_signal(&h->rcv);
 	pthread_mutex_unlock(&h->mu);
 	return rc;
+}
+
+int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx)
+{
+	return read_job(h, fn, ctx, 0);
+}
+
+int dbpool_read_nowait(struct dbh *h, dbpool_job_fn fn, void *ctx)
+{
+	return read_job(h, fn, ctx, 1);
 }
 
 /* What a failed statement of d1d's own says about the storage: a full
@@ -681,78 +733,61 @@ static int run_group(struct dbh *h, struct wjob *group)
 	}
 }
 
-static int write_job(struct dbh *h, dbpool_job_fn fn, void *ctx, int alone)
+/* Run h's queued jobs, group after group, until its queue is empty: a
+ * task on the pool's writer threads, started by the job that found no
+ * group running (dbpool_write_async) and holding a reference to h of its
+ * own, so that h stays open until the task has let go of it. */
+static void run_writer(void *arg)
 {
-	struct wjob job = {.fn = fn, .ctx = ctx, .alone = alone};
-	sem_init(&job.wake, 0, 0);
-	/* The job lives on this stack frame: it is queued here, and the
-	 * leader that runs it reads job.next before setting job.done and
-	 * posts job.wake last, touching the frame no more after that (glibc's
-	 * sem_post is safe against the waiter returning and destroying the
-	 * semaphore at once). */
-	pthread_mutex_lock(&h->mu);
-	if (h->q_tail)
-		h->q_tail->next = &job; // cppcheck-suppress autoVariables
-	else
-		h->q_head = &job; // cppcheck-suppress autoVariables
-	h->q_tail = &job;	  // cppcheck-suppress autoVariables
-	if (h->leader) {
-		/* Woken once, without dbh->mu: the dozens of owners of a
-		 * finished group do not queue on the mutex to return. */
-		pthread_mutex_unlock(&h->mu);
-		while (sem_wait(&job.wake) != 0)
-			; /* EINTR */
-		if (job.done)
-			goto out;
-		/* Leadership was handed to us: our job heads the queue. */
+	struct dbh *h = arg;
+	for (;;) {
 		pthread_mutex_lock(&h->mu);
-		assert(h->leader && h->q_head == &job);
-	}
-	h->leader = 1;
-	struct wjob *group = h->q_head;
-	h->q_head = h->q_tail = NULL;
-	pthread_mutex_unlock(&h->mu);
+		struct wjob *group = h->q_head;
+		h->q_head = h->q_tail = NULL;
+		if (!group)
+			h->leader = 0; /* the next job starts a new task */
+		pthread_mutex_unlock(&h->mu);
+		if (!group)
+			break;
 
-	/* Runs of ordinary jobs commit as groups; a job that must run alone
-	 * splits the queue where it stands. */
-	int committed = 0;
-	for (struct wjob *j = group; j;) {
-		if (j->alone) {
-			committed += run_alone(h, j);
-			j = j->next;
-			continue;
+		/* Runs of ordinary jobs commit as groups; a job that must run
+		 * alone splits the queue where it stands. */
+		int committed = 0, njobs = 0;
+		for (struct wjob *j = group; j;) {
+			if (j->alone) {
+				committed += run_alone(h, j);
+				j = j->next;
+				continue;
+			}
+			struct wjob *last = j;
+			while (last->next && !last->next->alone)
+				last = last->next;
+			struct wjob *rest = last->next;
+			last->next = NULL;
+			committed += run_group(h, j);
+			last->next = rest;
+			j = rest;
 		}
-		struct wjob *last = j;
-		while (last->next && !last->next->alone)
-			last = last->next;
-		struct wjob *rest = last->next;
-		last->next = NULL;
-		committed += run_group(h, j);
-		last->next = rest;
-		j = rest;
-	}
+		for (struct wjob *j = group; j; j = j->next)
+			njobs++;
+		pthread_mutex_lock(&h->mu);
+		h->commits += committed;
+		h->jobs += njobs;
+		pthread_mutex_unlock(&h->mu);
 
-	/* Hand leadership to the owner of the first job queued meanwhile
-	 * (under the mutex, so that no newcomer takes its job first), then
-	 * wake exactly the owners of this group's jobs, and that one. */
-	pthread_mutex_lock(&h->mu);
-	h->commits += committed;
-	for (struct wjob *j = group; j; j = j->next)
-		h->jobs++;
-	struct wjob *next_leader = h->q_head;
-	h->leader = next_leader != NULL;
-	pthread_mutex_unlock(&h->mu);
-	for (struct wjob *j = group, *next; j; j = next) {
-		next = j->next;
-		j->done = 1;
-		if (j != &job)
-			sem_post(&j->wake);
+		/* The group is durable (or failed as a whole): answer its
+		 * jobs. A done callback may let the request go on at once, so
+		 * nothing of the job is touched after it. */
+		for (struct wjob *j = group, *next; j; j = next) {
+			next = j->next;
+			dbpool_done_fn done = j->done;
+			void *done_ctx = j->done_ctx;
+			int rc = j->rc;
+			free(j);
+			done(done_ctx, rc);
+		}
 	}
-	if (next_leader)
-		sem_post(&next_leader->wake);
-out:
-	sem_destroy(&job.wake);
-	return job.rc;
+	dbpool_release(h->pool, h);
 }
 
 /* Writes are refused while an import runs: it holds the writer for its
@@ -765,18 +800,87 @@ static int import_running(struct dbh *h)
 	return busy;
 }
 
+static int submit(struct dbh *h, int alone, dbpool_job_fn fn, void *ctx,
+		  dbpool_done_fn done, void *done_ctx)
+{
+	struct wjob *j = calloc(1, sizeof(*j));
+	if (!j)
+		return D1E_NOMEM;
+	j->fn = fn;
+	j->ctx = ctx;
+	j->alone = alone;
+	j->done = done;
+	j->done_ctx = done_ctx;
+	pthread_mutex_lock(&h->mu);
+	if (h->q_tail)
+		h->q_tail->next = j;
+	else
+		h->q_head = j;
+	h->q_tail = j;
+	int start = !h->leader;
+	h->leader = 1;
+	pthread_mutex_unlock(&h->mu);
+	if (!start)
+		return 0; /* the running task takes it with its next group */
+	/* The caller holds h: taking one more reference is safe. */
+	pthread_mutex_lock(&h->pool->mu);
+	h->refs++;
+	pthread_mutex_unlock(&h->pool->mu);
+	if (taskpool_run(h->pool->writers, run_writer, h) != 0)
+		run_writer(h); /* no thread to spare: run the group here */
+	return 0;
+}
+
+int dbpool_write_async(struct dbh *h, int alone, dbpool_job_fn fn, void *ctx,
+		       dbpool_done_fn done, void *done_ctx)
+{
+	if (import_running(h))
+		return D1E_IMPORT_BUSY;
+	return submit(h, alone, fn, ctx, done, done_ctx);
+}
+
+/* The synchronous forms wait on a semaphore of their own for the done
+ * callback, which posts it last and touches the waiter's frame no more
+ * (glibc's sem_post is safe against the waiter returning and destroying
+ * the semaphore at once). */
+struct waiter {
+	sem_t sem;
+	int rc;
+};
+
+static void wake_waiter(void *arg, int rc)
+{
+	struct waiter *w = arg;
+	w->rc = rc;
+	sem_post(&w->sem);
+}
+
+static int write_wait(struct dbh *h, int alone, dbpool_job_fn fn, void *ctx)
+{
+	struct waiter w = {.rc = 0};
+	sem_init(&w.sem, 0, 0);
+	int rc = submit(h, alone, fn, ctx, wake_waiter, &w);
+	if (!rc) {
+		while (sem_wait(&w.sem) != 0)
+			; /* EINTR */
+		rc = w.rc;
+	}
+	sem_destroy(&w.sem);
+	return rc;
+}
+
 int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx)
 {
 	if (import_running(h))
 		return D1E_IMPORT_BUSY;
-	return write_job(h, fn, ctx, 0);
+	return write_wait(h, 0, fn, ctx);
 }
 
 int dbpool_write_alone(struct dbh *h, dbpool_job_fn fn, void *ctx)
 {
 	if (import_running(h))
 		return D1E_IMPORT_BUSY;
-	return write_job(h, fn, ctx, 1);
+	return write_wait(h, 1, fn, ctx);
 }
 
 int dbpool_import_begin(struct dbh *h)
@@ -794,7 +898,7 @@ int dbpool_import_begin(struct dbh *h)
 int dbpool_import_write(struct dbh *h, dbpool_job_fn fn, void *ctx)
 {
 	assert(h->importing);
-	return write_job(h, fn, ctx, 0);
+	return write_wait(h, 0, fn, ctx);
 }
 
 void dbpool_import_end(struct dbh *h)

@@ -43,6 +43,11 @@ void dbpool_free(struct dbpool *p);
 int dbpool_acquire(struct dbpool *p, const char *uuid, struct dbh **out);
 void dbpool_release(struct dbpool *p, struct dbh *h);
 
+/* dbpool_acquire() for a thread that must not wait: only a database that
+ * is open and not held by dbpool_exclusive(); else D1E_WOULD_BLOCK (the
+ * caller goes where it may wait and calls dbpool_acquire()). */
+int dbpool_acquire_open(struct dbpool *p, const char *uuid, struct dbh **out);
+
 /* Close the database's connections (waiting for users to finish) and
  * forget it, before its files are removed. */
 void dbpool_forget(struct dbpool *p, const char *uuid);
@@ -50,6 +55,9 @@ void dbpool_forget(struct dbpool *p, const char *uuid);
 /* Run fn on a read-only connection of h; readers never wait for the
  * writer (WAL). Returns what fn returns. */
 int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx);
+/* The same without waiting for a free read-only connection:
+ * D1E_WOULD_BLOCK if every one is busy. */
+int dbpool_read_nowait(struct dbh *h, dbpool_job_fn fn, void *ctx);
 
 /*
  * Run fn on the writer inside its own savepoint, as part of a group of
@@ -61,6 +69,19 @@ int dbpool_read(struct dbh *h, dbpool_job_fn fn, void *ctx);
  * answered), else 0.
  */
 int dbpool_write(struct dbh *h, dbpool_job_fn fn, void *ctx);
+
+/*
+ * dbpool_write() (alone = 0) or dbpool_write_alone() (alone = 1) for a
+ * thread that must not wait: the job is queued and the call returns at
+ * once. done(done_ctx, rc) is called exactly once, on a writer thread and
+ * possibly before this returns, with what dbpool_write() would have
+ * returned. fn runs on the writer thread too. Returns 0 once queued, or
+ * D1E_IMPORT_BUSY or D1E_NOMEM (done is then never called). h must stay
+ * acquired until done has been called.
+ */
+typedef void (*dbpool_done_fn)(void *done_ctx, int rc);
+int dbpool_write_async(struct dbh *h, int alone, dbpool_job_fn fn, void *ctx,
+		       dbpool_done_fn done, void *done_ctx);
 
 /* Like dbpool_write(), for a job that cannot run inside a transaction
  * (VACUUM): it runs by itself, between groups, in autocommit mode. */

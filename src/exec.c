@@ -80,6 +80,8 @@ struct conn {
 	int64_t deadline_us;  /* monotonic; 0 = none */
 	int timed_out;
 	atomic_int *cancel; /* an import's job: stop when set */
+	int64_t budget_us; /* monotonic end of exec_run's budget; 0 = none */
+	int over_budget;
 	int64_t rows_written;
 	/* Rows changed per table during the current statement, so that one
 	 * index entry per index can be added once the statement is done (no
@@ -443,9 +445,16 @@ static void count_index_writes(struct conn *c)
 static int on_progress(void *ud)
 {
 	struct conn *c = ud;
-	if (c->deadline_us && util_mono_us() > c->deadline_us) {
-		c->timed_out = 1;
-		return 1;
+	if (c->deadline_us || c->budget_us) {
+		int64_t now = util_mono_us();
+		if (c->deadline_us && now > c->deadline_us) {
+			c->timed_out = 1;
+			return 1;
+		}
+		if (c->budget_us && now > c->budget_us) {
+			c->over_budget = 1;
+			return 1;
+		}
 	}
 	return c->cancel && atomic_load(c->cancel);
 }
@@ -605,6 +614,8 @@ static int sql_error(struct exec_run *x, struct conn *c, int rc)
 	sqlite3 *db = c->db;
 	int prim = rc & 0xff;
 	int off = sqlite3_error_offset(db);
+	if (c->over_budget)
+		return D1E_WOULD_BLOCK; /* not the request's fault: re-run */
 	if (c->timed_out) {
 		snprintf(x->err, sizeof(x->err),
 			 "Query exceeded the time limit of %lld ms and was "
@@ -1103,9 +1114,11 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 	x->err[0] = '\0';
 	x->needs_writer = 0;
 	c->timed_out = 0;
+	c->over_budget = 0;
 	c->deadline_us = c->lim->timeout_ms > 0
 			     ? util_mono_us() + c->lim->timeout_ms * 1000
 			     : 0;
+	c->budget_us = x->budget_us > 0 ? util_mono_us() + x->budget_us : 0;
 	if (c->writer && c->nicache && schema_version(c) != c->icache_version)
 		c->nicache = 0;
 	if (!c->writer) {
@@ -1137,6 +1150,7 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 		sqlite3_reset(c->commit_stmt);
 	}
 	c->deadline_us = 0;
+	c->budget_us = 0;
 	if (rc)
 		c->nicache = 0;
 	else if (c->writer && c->nicache)

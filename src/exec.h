@@ -57,6 +57,11 @@ struct exec_run {
 	char err[1024];	  /* D1-format message when the run fails */
 	int needs_writer; /* set when a reader met a writing statement */
 	int alone;	  /* running outside a transaction (VACUUM) */
+	/* > 0: the run is on a thread that must not be held (an HTTP
+	 * thread): past this many microseconds it stops with
+	 * D1E_WOULD_BLOCK, having changed nothing, to be run again where it
+	 * may take its time. */
+	int64_t budget_us;
 };
 
 /* Does the batch begin with a statement that certainly writes? Then it
@@ -70,7 +75,8 @@ int exec_wants_alone(const struct exec_batch *b);
 /* Run x->batch on db (a dbpool job: conn_ctx is the connection's). On a
  * reader, a statement that writes stops the run with D1E_NEEDS_WRITER and
  * x->needs_writer set. SQL errors return D1E_SQL with x->err; a full disk
- * D1E_FULL and another storage failure D1E_IO, also with x->err. */
+ * D1E_FULL and another storage failure D1E_IO, also with x->err; a run
+ * past x->budget_us D1E_WOULD_BLOCK. */
 int exec_run(sqlite3 *db, void *conn_ctx, void *x);
 
 /*

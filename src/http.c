@@ -2,19 +2,41 @@
  * http.c — libmicrohttpd glue: from bytes on a socket to a routed,
  * authenticated handler call, and back.
  *
- * Threading: one thread per connection (libmicrohttpd's
- * MHD_USE_THREAD_PER_CONNECTION). Handlers block: a query may run for up to
- * its time limit, and a write waits for its group's COMMIT (dbpool.c). With
- * a fixed pool of epoll threads, one slow query would stall every other
- * connection on its thread, and the number of writes that can share one
- * commit would be capped by the pool size; with a thread per connection a
- * slow request delays only its own connection and every concurrent writer
- * joins the group. Keep-alive connections keep their thread, so requests on
- * them are served without reconnects. A request lives in its connection's
- * thread from its first byte to its completion callback, so struct req
- * needs no locking. Shared state is the
- * catalog (internally locked) and srv->inflight (atomic), which lets
- * http_stop() wait for requests under way before the daemon goes away.
+ * Threading: libmicrohttpd's thread pool, one HTTP thread per core
+ * (MHD_OPTION_THREAD_POOL_SIZE), each serving many connections with poll()
+ * (not epoll: libmicrohttpd's edge-triggered epoll loop can miss the FIN
+ * that comes with the last bytes of a partial request, and keep a
+ * half-closed connection until its timeout; poll is level-triggered, and
+ * measured as fast here), and an
+ * elastic pool of worker threads (taskpool.c) for whatever may wait. The
+ * HTTP threads never wait: a handler that would (a write waiting for its
+ * group's COMMIT, a query running long, a database being opened, the
+ * management routes that fsync the catalog) suspends its connection
+ * (MHD_suspend_connection) and hands the request over, to a worker
+ * (req_offload) or to the group commit (req_suspend; dbpool.c's writer
+ * thread resumes it). A suspended connection costs no thread; when it is
+ * resumed (MHD_resume_connection, from any thread), its HTTP thread calls
+ * on_request again, which runs the continuation the handler left and
+ * sends the answer. So a point SELECT is answered on the HTTP thread that
+ * read it, with no thread switch at all, and a write costs one hand-over to
+ * the writer and back, shared by the whole group; with a thread per
+ * connection every request woke its thread from poll(), and every write
+ * woke it a second time.
+ *
+ * A known limit: libmicrohttpd 0.9.75 reads a resumed connection before
+ * calling on_request() again, and closes it if the client has half-closed
+ * it (shutdown(SHUT_WR) right after a complete request), so such a client
+ * gets no answer to a request that was suspended; answers given on the
+ * HTTP thread (point reads, catalog reads) are not affected.
+ *
+ * A request belongs to one thread at a time: its HTTP thread until it is
+ * handed over (suspended), then the worker or writer thread until that one
+ * calls req_resume(), then its HTTP thread again. The hand-overs go
+ * through a mutex (the task queue, the dbh's queue, libmicrohttpd's resume
+ * list), so struct req needs no locking of its own. Shared state is the
+ * catalog (internally locked), srv->inflight and nsuspended (atomic), which
+ * let http_stop() wait for requests under way before the daemon goes away
+ * (libmicrohttpd refuses to stop with a connection still suspended).
  *
  * Memory: a struct req and its arena are created at the first callback of a
  * request and released in the completion callback, whatever happened in
@@ -40,10 +62,13 @@
 #include "apierr.h"
 #include "auth.h"
 #include "router.h"
+#include "taskpool.h"
 #include "util.h"
 
+#include <assert.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,8 +80,15 @@
 
 #define HTTP_DISCARD_MAX (64u << 20)
 
+/* Workers: a kept few for the routes that always run there, more on
+ * demand (a long query each), up to the connection limit. */
+#define HTTP_WORKERS_KEPT 4
+#define HTTP_MAX_CONNS	  4096
+
 static struct MHD_Daemon *daemon_;
 static int listen_fd = -1;
+static struct taskpool *workers_;
+static atomic_int nsuspended; /* connections suspended right now */
 
 /* ---- helpers for handlers ---- */
 
@@ -178,6 +210,65 @@ static void write_error(struct req *r, int rc)
 	jsonw_obj_end(w);
 	r->status = e->http_status;
 	r->done = 1;
+}
+
+/* ---- suspension ---- */
+
+/* Suspend r's connection, once. Only on r's HTTP thread, inside
+ * on_request. */
+static void suspend_conn(struct req *r)
+{
+	if (r->suspended)
+		return;
+	assert(!r->may_block);
+	atomic_fetch_add(&nsuspended, 1);
+	r->suspended = 1;
+	MHD_suspend_connection(r->conn);
+}
+
+int req_suspend(struct req *r, int (*cont)(struct req *r))
+{
+	r->cont = cont;
+	suspend_conn(r);
+	return REQ_SUSPENDED;
+}
+
+void req_resume(struct req *r)
+{
+	/* libmicrohttpd's own mutex orders everything this thread wrote to r
+	 * before the HTTP thread that takes the connection back. */
+	MHD_resume_connection(r->conn);
+}
+
+static int offload_done(struct req *r)
+{
+	return r->offload_rc;
+}
+
+static void offload_task(void *arg)
+{
+	struct req *r = arg;
+	r->may_block = 1;
+	int rc = r->offload(r);
+	if (rc == REQ_SUSPENDED)
+		return; /* handed on again: r is someone else's now */
+	r->may_block = 0;
+	r->offload_rc = rc;
+	r->cont = offload_done;
+	req_resume(r);
+}
+
+int req_offload(struct req *r, int (*fn)(struct req *r))
+{
+	assert(!r->may_block);
+	r->offload = fn;
+	r->cont = offload_done;
+	suspend_conn(r);
+	if (taskpool_run(workers_, offload_task, r) != 0) {
+		r->offload_rc = D1E_NOMEM;
+		req_resume(r);
+	}
+	return REQ_SUSPENDED;
 }
 
 /* ---- request lifecycle ---- */
@@ -336,6 +427,9 @@ static int dispatch(struct req *r)
 				return rc;
 		}
 	}
+	/* Only a handler that never waits runs here, on the HTTP thread. */
+	if (!(rt->flags & ROUTE_NONBLOCKING))
+		return req_offload(r, rt->fn);
 	return rt->fn(r);
 }
 
@@ -389,6 +483,17 @@ static enum MHD_Result send_answer(struct req *r)
 	return ok;
 }
 
+/* What a handler returned, answered (or, suspended, left alone: r is no
+ * longer this thread's). */
+static enum MHD_Result answer(struct req *r, int rc)
+{
+	if (rc == REQ_SUSPENDED)
+		return MHD_YES;
+	if (rc || !r->done)
+		write_error(r, rc ? rc : D1E_INTERNAL);
+	return send_answer(r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -424,6 +529,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			r->body_too_large = 1; /* discard it as it comes */
 		return MHD_YES;
 	}
+	if (r->cont) {
+		/* Resumed: the request is this thread's again. */
+		int (*cont)(struct req *) = r->cont;
+		r->cont = NULL;
+		r->suspended = 0;
+		r->may_block = 0;
+		atomic_fetch_sub(&nsuspended, 1);
+		return answer(r, cont(r));
+	}
 	if (r->done) {
 		/* An early answer is queued; drop whatever else arrives. */
 		*upload_data_size = 0;
@@ -456,10 +570,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		}
 		return MHD_YES;
 	}
-	int rc = dispatch(r);
-	if (rc || !r->done)
-		write_error(r, rc ? rc : D1E_INTERNAL);
-	return send_answer(r);
+	return answer(r, dispatch(r));
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -471,6 +582,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	if (!r)
 		return;
+	/* A resumed connection whose client has gone is closed by
+	 * libmicrohttpd before on_request() could take it back. */
+	if (r->suspended)
+		atomic_fetch_sub(&nsuspended, 1);
 	util_iso8601(util_now_us(), when);
 	double ms = (double)(util_mono_us() - r->start_us) / 1000.0;
 	/* One write(2) per line: lines from different threads never
@@ -587,26 +702,42 @@ static int open_listener(const struct config *cfg, int *port)
 
 int http_start(struct server *srv, int *port)
 {
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned nthreads = ncpu < 2 ? 2 : ncpu > 64 ? 64 : (unsigned)ncpu;
+	if (taskpool_new("d1d-worker", HTTP_WORKERS_KEPT, HTTP_MAX_CONNS,
+			 &workers_))
+		return D1E_NOMEM;
 	listen_fd = open_listener(&srv->cfg, port);
-	if (listen_fd < 0)
+	if (listen_fd < 0) {
+		taskpool_free(workers_);
+		workers_ = NULL;
 		return D1E_IO;
+	}
 	daemon_ = MHD_start_daemon(
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-		MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+	    MHD_OPTION_THREAD_POOL_SIZE, nthreads, MHD_OPTION_THREAD_STACK_SIZE,
+	    (size_t)(1024 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	    srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-	    MHD_OPTION_END);
+	    (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)HTTP_MAX_CONNS, MHD_OPTION_END);
 	if (!daemon_) {
 		fprintf(stderr, "d1d: cannot start the HTTP server\n");
 		close(listen_fd);
 		listen_fd = -1;
+		taskpool_free(workers_);
+		workers_ = NULL;
 		return D1E_INTERNAL;
 	}
 	return 0;
+}
+
+static void pause_10ms(void)
+{
+	struct timespec ts = {0, 10L * 1000 * 1000};
+	nanosleep(&ts, NULL);
 }
 
 void http_stop(struct server *srv, int drain_ms)
@@ -618,11 +749,17 @@ void http_stop(struct server *srv, int drain_ms)
 	for (int waited = 0; waited < drain_ms; waited += 10) {
 		if (atomic_load(&srv->inflight) == 0)
 			break;
-		struct timespec ts = {0, 10L * 1000 * 1000};
-		nanosleep(&ts, NULL);
+		pause_10ms();
 	}
+	/* A suspended request is in a worker's or a writer's hands (a query
+	 * bounded by its time limit, a COMMIT): wait for it to come back, as
+	 * the threads of a thread-per-connection server were joined. */
+	while (atomic_load(&nsuspended) > 0)
+		pause_10ms();
 	MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	taskpool_free(workers_);
+	workers_ = NULL;
 	if (fd >= 0)
 		close(fd);
 	listen_fd = -1;

@@ -8,6 +8,16 @@
  * A handler returns 0 after writing its result with req_result()/req_done(),
  * or a negative D1E_* code, optionally after req_fail() set a detailed
  * message; the error envelope is then written for it from apierr's table.
+ *
+ * Or it returns REQ_SUSPENDED, after req_offload() or req_suspend(): the
+ * answer comes later. The HTTP threads are few (one per core, each serving
+ * many connections), so nothing may wait on them: a handler of a
+ * ROUTE_NONBLOCKING route starts there (r->may_block is 0) and hands
+ * whatever would wait to a worker thread (req_offload) or to whoever will
+ * finish it (req_suspend: a write waits for its group's COMMIT without any
+ * thread); every other handler runs on a worker thread from the start
+ * (r->may_block is 1). Meanwhile the connection is suspended: it costs no
+ * thread and the HTTP thread serves other connections.
  */
 #ifndef D1D_HTTP_H
 #define D1D_HTTP_H
@@ -60,6 +70,14 @@ struct req {
 
 	struct cat_principal who; /* after authentication */
 
+	/* Suspension (req_offload, req_suspend); see http.c. */
+	int may_block; /* running on a worker thread, where waiting is fine */
+	int suspended; /* the connection is suspended */
+	int (*cont)(struct req *r);    /* runs at the resumption */
+	int (*offload)(struct req *r); /* runs on the worker */
+	int offload_rc;
+	void *handler_ctx; /* the handler's own state across threads */
+
 	/* The answer. */
 	int status;
 	struct jsonw out;
@@ -100,6 +118,24 @@ int req_fail(struct req *r, int rc, const char *fmt, ...)
  * r->out, owned by the request. */
 struct jsonw *req_result(struct req *r);
 void req_done(struct req *r);
+
+/* What a handler returns when its answer comes later (never a D1E_*). */
+#define REQ_SUSPENDED 1
+
+/* Run fn(r) on a worker thread, with r->may_block set; what fn returns
+ * counts as the handler's return (it may be REQ_SUSPENDED again). Returns
+ * REQ_SUSPENDED, for the handler to return at once: r is no longer its
+ * own. */
+int req_offload(struct req *r, int (*fn)(struct req *r));
+
+/* The answer will come from another thread: the connection waits, without
+ * a thread, until someone calls req_resume(r) (exactly once, from any
+ * thread, possibly before this handler returns); then cont(r) runs on an
+ * HTTP thread (r->may_block 0) and what it returns counts as the
+ * handler's. Returns REQ_SUSPENDED, for the handler to return; once it has
+ * handed r to whoever resumes it, the handler must not touch r. */
+int req_suspend(struct req *r, int (*cont)(struct req *r));
+void req_resume(struct req *r);
 
 /* Percent-decode s in place, as libmicrohttpd's unescape callback for the
  * path and the query string, except that %00 and %2F stay as they are: a

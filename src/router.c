@@ -19,10 +19,13 @@
 
 static const struct route routes[] = {
     {"POST", "graphql", api_graphql, ROUTE_AUTH},
-    {"GET", "accounts/:account/d1/database", api_database_list, ROUTE_AUTH},
+    /* Catalog reads: answered on the HTTP thread. */
+    {"GET", "accounts/:account/d1/database", api_database_list,
+     ROUTE_AUTH | ROUTE_NONBLOCKING},
     {"POST", "accounts/:account/d1/database", api_database_create,
      ROUTE_AUTH | ROUTE_WRITE},
-    {"GET", "accounts/:account/d1/database/:db", api_database_get, ROUTE_AUTH},
+    {"GET", "accounts/:account/d1/database/:db", api_database_get,
+     ROUTE_AUTH | ROUTE_NONBLOCKING},
     {"PUT", "accounts/:account/d1/database/:db", api_database_update,
      ROUTE_AUTH | ROUTE_WRITE},
     {"PATCH", "accounts/:account/d1/database/:db", api_database_edit,
@@ -30,8 +33,10 @@ static const struct route routes[] = {
     {"DELETE", "accounts/:account/d1/database/:db", api_database_delete,
      ROUTE_AUTH | ROUTE_WRITE},
     /* A read-only token may query; exec refuses its writing statements. */
-    {"POST", "accounts/:account/d1/database/:db/query", api_query, ROUTE_AUTH},
-    {"POST", "accounts/:account/d1/database/:db/raw", api_raw, ROUTE_AUTH},
+    {"POST", "accounts/:account/d1/database/:db/query", api_query,
+     ROUTE_AUTH | ROUTE_NONBLOCKING},
+    {"POST", "accounts/:account/d1/database/:db/raw", api_raw,
+     ROUTE_AUTH | ROUTE_NONBLOCKING},
     /* Exports are reads; a read-only token may make them. */
     {"POST", "accounts/:account/d1/database/:db/export", api_export,
      ROUTE_AUTH},

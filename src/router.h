@@ -13,6 +13,10 @@ typedef int (*route_fn)(struct req *r);
 enum {
 	ROUTE_AUTH = 1,	 /* needs credentials */
 	ROUTE_WRITE = 2, /* needs a token that may write */
+	/* Its handler never waits (http.h: it offloads or suspends what
+	 * would), so it runs on the HTTP thread; every other handler runs on
+	 * a worker thread, where it may block. */
+	ROUTE_NONBLOCKING = 4,
 };
 
 /* A streamed body: called once with data NULL when the headers are in

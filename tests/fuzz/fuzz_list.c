@@ -111,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jsonw_init(&r.out);
 	r.srv = &srv;
 	r.account_id = account;
+	r.may_block = 1; /* as on a worker thread: nothing is handed over */
 	const char *s = (const char *)data + 1,
 		   *end = (const char *)data + size;
 	const char *qm = memchr(s, '?', (size_t)(end - s));
