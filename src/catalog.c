@@ -32,13 +32,17 @@
 #include "apierr.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CATALOG_SCHEMA_VERSION 1
 
@@ -50,8 +54,10 @@ struct catalog {
 	pthread_mutex_t mu;
 	sqlite3_stmt *hot[Q__COUNT]; /* for the fallback below */
 	char path[4096];
-	char wal_path[4100]; /* path + "-wal", see struct hotconn */
-	uint64_t epoch;	     /* tells this catalog from an earlier one */
+	/* The first WAL_HDR bytes of the -shm file, mapped read-only; NULL
+	 * when it could not be (then nothing is kept, see struct hotconn). */
+	const unsigned char *shm;
+	uint64_t epoch; /* tells this catalog from an earlier one */
 };
 
 /*
@@ -68,17 +74,26 @@ struct catalog {
  * databases), which spares most requests both catalog read transactions
  * (SQLite's lock calls and shared-memory mutex, the hottest in the
  * profile). They are used only while the catalog has not been written
- * since they were read, by this process or any other: every commit writes
- * the catalog's -wal file, so its identity, size and mtime (one stat())
- * change. Because mtime has the granularity of the kernel's coarse clock
- * (or of the file system), a WAL modified less than HOT_SETTLE_SEC seconds
- * ago could be modified again without a visible change: then nothing is
- * cached or used, and the lookups read the catalog as before. A write made
- * after a settled stat() gets a later mtime, so it is always seen. Only
- * found rows are kept; a miss is always looked up.
+ * since they were read, by this process or any other. Every commit, from
+ * any process, rewrites the WAL-index header: the first 48 bytes of the
+ * catalog's -shm file, whose iChange field counts transactions and whose
+ * mxFrame and salts move with each commit and WAL restart (the format is
+ * SQLite's documented walformat, section 2.2). Each thread compares that
+ * header, read from a read-only mapping of the -shm file, with the copy it
+ * took when it read its answers: no system call per request, and no
+ * window in which a change goes unseen, since a commit is visible to a
+ * reader only once its header is written. The header is read before the
+ * lookup it tags, so a commit racing with a lookup can only make the
+ * answers look older than they are (and be dropped), never newer. A torn
+ * read of a header being written differs from the copy and drops the
+ * answers too. Only found rows are kept; a miss is always looked up.
+ *
+ * The mapping stays valid because this process keeps c->db open: SQLite
+ * removes or truncates the -shm file only when the last connection to the
+ * catalog, in any process, closes.
  */
+#define WAL_HDR 48
 #define HOT_DBS	       8
-#define HOT_SETTLE_SEC 3
 
 struct hot_db {
 	char account_id[CAT_ID_LEN + 1];
@@ -90,7 +105,8 @@ struct hotconn {
 	sqlite3 *db;
 	sqlite3_stmt *st[Q__COUNT];
 	uint64_t epoch;
-	struct stat wal; /* the -wal file when the answers below were read */
+	unsigned char hdr[WAL_HDR]; /* the WAL-index header the answers below
+				       were read under */
 	int have_token;
 	unsigned char token_hash[32];
 	struct cat_principal token;
@@ -144,26 +160,41 @@ static struct hotconn *hot_conn(struct catalog *c)
 	return h;
 }
 
-/* Whether h's kept answers may be used and new ones kept: the catalog's WAL
- * is unchanged since they were read (else they are dropped) and settled. */
+/* Whether h's kept answers may be used and new ones kept: the catalog has
+ * not been written since they were read (else they are dropped). */
 static int hot_fresh(const struct catalog *c, struct hotconn *h)
 {
-	struct stat st;
-	struct timespec now;
-	if (stat(c->wal_path, &st) != 0) {
-		memset(&st, 0, sizeof(st));
-		st.st_mtim.tv_sec = INT32_MAX; /* never settled */
-	}
-	if (st.st_dev != h->wal.st_dev || st.st_ino != h->wal.st_ino ||
-	    st.st_size != h->wal.st_size ||
-	    st.st_mtim.tv_sec != h->wal.st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != h->wal.st_mtim.tv_nsec) {
+	unsigned char now[WAL_HDR];
+	if (!c->shm)
+		return 0;
+	/* Another process writes it: read it once, after every load before. */
+	atomic_thread_fence(memory_order_acquire);
+	memcpy(now, c->shm, WAL_HDR);
+	if (memcmp(now, h->hdr, WAL_HDR) != 0) {
 		h->have_token = 0;
 		h->ndbs = h->next_db = 0;
-		h->wal = st;
+		memcpy(h->hdr, now, WAL_HDR);
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	return st.st_mtim.tv_sec + HOT_SETTLE_SEC < now.tv_sec;
+	return 1;
+}
+
+/* Map the -shm file's WAL-index header (see struct hotconn). Without it
+ * every lookup reads the catalog. */
+static void map_shm(struct catalog *c)
+{
+	char shm[4100];
+	struct stat st;
+	snprintf(shm, sizeof(shm), "%s-shm", c->path);
+	int fd = open(shm, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size >= WAL_HDR) {
+		void *m = mmap(NULL, WAL_HDR, PROT_READ, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED)
+			c->shm = m;
+	}
+	close(fd);
 }
 
 static const char schema_sql[] =
@@ -282,7 +313,6 @@ int catalog_open(const char *data_dir, struct catalog **out)
 	if (!c)
 		return D1E_NOMEM;
 	memcpy(c->path, path, sizeof(c->path));
-	snprintf(c->wal_path, sizeof(c->wal_path), "%s-wal", path);
 	c->epoch = next_epoch++;
 	pthread_mutex_init(&c->mu, NULL);
 
@@ -330,8 +360,10 @@ int catalog_open(const char *data_dir, struct catalog **out)
 		goto out;
 	}
 	rc = exec(c, "COMMIT");
-	if (!rc)
+	if (!rc) {
 		chmod(path, 0600);
+		map_shm(c);
+	}
 out:
 	if (rc) {
 		catalog_free(c);
@@ -353,6 +385,8 @@ void catalog_free(struct catalog *c)
 		hot_close(h);
 		pthread_setspecific(hot_key, NULL);
 	}
+	if (c->shm)
+		munmap((void *)c->shm, WAL_HDR);
 	sqlite3_close(c->db);
 	pthread_mutex_destroy(&c->mu);
 	free(c);

@@ -834,7 +834,7 @@ static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
 	if (x->raw)
 		jsonw_obj_end(w);
 
-	double ms = (double)(util_mono_us() - t0) / 1000.0;
+	int64_t us = util_mono_us() - t0;
 	int64_t changes = sqlite3_total_changes64(db) - changes0;
 	int64_t written = c->rows_written - written0;
 	/* Full-scan steps count every row a scan visits (a 2x3 cross join
@@ -857,10 +857,10 @@ static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
 	jsonw_key(w, "timings");
 	jsonw_obj_begin(w);
 	jsonw_key(w, "sql_duration_ms");
-	jsonw_double(w, ms);
+	jsonw_ms(w, us);
 	jsonw_obj_end(w);
 	jsonw_key(w, "duration");
-	jsonw_double(w, ms);
+	jsonw_ms(w, us);
 	jsonw_key(w, "changes");
 	jsonw_int(w, changes);
 	jsonw_key(w, "last_row_id");

@@ -573,12 +573,62 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return answer(r, dispatch(r));
 }
 
+/* ---- the access log ---- */
+
+/* A line being built; the longest (an 800-byte path, numbers, words) fits
+ * in its 1024 bytes with room to spare. */
+struct logline {
+	char *buf;
+	size_t len;
+};
+
+static void log_put(struct logline *l, const char *s, size_t n)
+{
+	assert(l->len + n < 1024);
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+static void log_puts(struct logline *l, const char *s)
+{
+	log_put(l, s, strnlen(s, 64));
+}
+
+/* v in decimal, zero-padded to at least width digits. */
+static void log_uint(struct logline *l, uint64_t v, int width)
+{
+	char b[24], *p = b + sizeof(b);
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v || b + sizeof(b) - p < width);
+	log_put(l, p, (size_t)(b + sizeof(b) - p));
+}
+
+/* The time, as util_iso8601() writes it, its seconds part formatted once
+ * per second per thread. */
+static void log_when(struct logline *l)
+{
+	static _Thread_local int64_t sec = -1;
+	static _Thread_local char head[32]; /* "YYYY-MM-DDTHH:MM:SS" */
+	int64_t now = util_now_us();
+	if (now / 1000000 != sec) {
+		char full[32];
+		sec = now / 1000000;
+		util_iso8601(now, full);
+		memcpy(head, full, 19);
+	}
+	log_put(l, head, 19);
+	log_put(l, ".", 1);
+	log_uint(l, (uint64_t)(now % 1000000), 6);
+	log_put(l, "Z", 1);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct server *srv = cls;
 	struct req *r = *con_cls;
-	char when[32];
 	(void)conn;
 	if (!r)
 		return;
@@ -586,23 +636,32 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	 * libmicrohttpd before on_request() could take it back. */
 	if (r->suspended)
 		atomic_fetch_sub(&nsuspended, 1);
-	util_iso8601(util_now_us(), when);
-	double ms = (double)(util_mono_us() - r->start_us) / 1000.0;
 	/* One write(2) per line: lines from different threads never
 	 * interleave (stderr is O_APPEND or a pipe, and a line is short), and
-	 * no thread waits on stdio's stream lock while another one writes. */
+	 * no thread waits on stdio's stream lock while another one writes.
+	 * Formatted by hand (snprintf's %f was 5% of a point SELECT). */
 	char line[1024];
-	int n = snprintf(
-	    line, sizeof(line), "%s %s %.800s %d %zu %.3fms%s\n", when,
-	    r->method, r->path, r->status, r->bytes_sent, ms,
-	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (client gone)");
-	if (n > 0) {
-		size_t len =
-		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-		line[len - 1] = '\n';
-		ssize_t w = write(STDERR_FILENO, line, len);
-		(void)w; /* nowhere to report a failing log */
-	}
+	struct logline l = {line, 0};
+	int64_t us = util_mono_us() - r->start_us;
+	log_when(&l);
+	log_put(&l, " ", 1);
+	log_puts(&l, r->method);
+	log_put(&l, " ", 1);
+	log_put(&l, r->path, strnlen(r->path, 800));
+	log_put(&l, " ", 1);
+	log_uint(&l, (uint64_t)(r->status > 0 ? r->status : 0), 1);
+	log_put(&l, " ", 1);
+	log_uint(&l, r->bytes_sent, 1);
+	log_put(&l, " ", 1);
+	log_uint(&l, (uint64_t)(us < 0 ? 0 : us) / 1000, 1);
+	log_put(&l, ".", 1);
+	log_uint(&l, (uint64_t)(us < 0 ? 0 : us) % 1000, 3);
+	log_put(&l, "ms", 2);
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		log_puts(&l, " (client gone)");
+	log_put(&l, "\n", 1);
+	ssize_t w = write(STDERR_FILENO, line, l.len);
+	(void)w; /* nowhere to report a failing log */
 	*con_cls = NULL;
 	req_free(r);
 	atomic_fetch_sub(&srv->inflight, 1);

@@ -262,6 +262,29 @@ void jsonw_double(struct jsonw *w, double v)
 	put(w, b, (size_t)n);
 }
 
+void jsonw_ms(struct jsonw *w, int64_t us)
+{
+	char b[32], *p = b + sizeof(b);
+	if (us < 0)
+		us = 0;
+	int64_t whole = us / 1000;
+	int frac = (int)(us % 1000), digits = 3;
+	/* The shortest form, as jsonw_double prints whole/1000.0: 1.5, 2, 0.047. */
+	while (digits > 0 && frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	for (int i = 0; i < digits; i++, frac /= 10)
+		*--p = (char)('0' + frac % 10);
+	if (digits)
+		*--p = '.';
+	do
+		*--p = (char)('0' + whole % 10);
+	while ((whole /= 10) > 0);
+	sep(w);
+	put(w, p, (size_t)(b + sizeof(b) - p));
+}
+
 void jsonw_bool(struct jsonw *w, int v)
 {
 	sep(w);

@@ -49,6 +49,8 @@ void jsonw_str(struct jsonw *w, const char *s); /* NULL writes null */
 void jsonw_strn(struct jsonw *w, const char *s, size_t n);
 void jsonw_int(struct jsonw *w, int64_t v);
 void jsonw_double(struct jsonw *w, double v); /* NaN/Inf write null */
+/* A duration in microseconds as milliseconds, exact: 1234 -> 1.234. */
+void jsonw_ms(struct jsonw *w, int64_t us);
 void jsonw_bool(struct jsonw *w, int v);
 void jsonw_null(struct jsonw *w);
 /* Bytes that are already valid JSON for one value. */
