@@ -10,6 +10,7 @@
 #include "apierr.h"
 #include "util.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <strings.h>
@@ -70,14 +71,29 @@ static int token_shape_ok(const char *t, size_t n)
 	return 1;
 }
 
+/* The hash of the last token this thread saw: clients send the same
+ * token with every request, and SHA-256 of it was 2% of a point SELECT.
+ * The comparison is constant-time, so the cache tells nothing about the
+ * token it holds. */
+struct last_token {
+	size_t n;
+	char token[256];
+	unsigned char hash[32];
+};
+static _Thread_local struct last_token last_token;
+
 static int lookup(struct catalog *cat, const char *t, size_t n,
 		  struct cat_principal *who)
 {
-	unsigned char h[32];
+	struct last_token *lt = &last_token;
 	if (!token_shape_ok(t, n))
 		return D1E_AUTH_INVALID;
-	auth_hash(t, n, h);
-	return catalog_token_lookup(cat, h, who);
+	if (lt->n != n || CRYPTO_memcmp(lt->token, t, n) != 0) {
+		auth_hash(t, n, lt->hash);
+		memcpy(lt->token, t, n);
+		lt->n = n;
+	}
+	return catalog_token_lookup(cat, lt->hash, who);
 }
 
 int auth_authenticate(struct catalog *cat, const char *authorization,

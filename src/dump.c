@@ -48,6 +48,7 @@
 
 #include "apierr.h"
 #include "faultvfs.h"
+#include "util.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -157,39 +158,10 @@ static void put_id(struct out *o, const char *s)
  * into the output buffer, with no printf and no intermediate copies: the
  * profile of the first version was a third glibc's float formatting. */
 
-static const char digits2[] = "00010203040506070809"
-			      "10111213141516171819"
-			      "20212223242526272829"
-			      "30313233343536373839"
-			      "40414243444546474849"
-			      "50515253545556575859"
-			      "60616263646566676869"
-			      "70717273747576777879"
-			      "80818283848586878889"
-			      "90919293949596979899";
-
-/* The decimal digits of u, right-aligned to end: where they start. */
-static char *utoa_end(uint64_t u, char *end)
-{
-	while (u >= 100) {
-		unsigned d = (unsigned)(u % 100) * 2;
-		u /= 100;
-		*--end = digits2[d + 1];
-		*--end = digits2[d];
-	}
-	if (u >= 10) {
-		*--end = digits2[u * 2 + 1];
-		*--end = digits2[u * 2];
-	} else {
-		*--end = (char)('0' + u);
-	}
-	return end;
-}
-
 size_t dump_fmt_int(int64_t v, char *out)
 {
 	char tmp[DUMP_INT_MAX], *end = tmp + sizeof(tmp);
-	char *p = utoa_end(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, end);
+	char *p = util_utoa_end(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, end);
 	if (v < 0)
 		*--p = '-';
 	memcpy(out, p, (size_t)(end - p));
@@ -301,7 +273,7 @@ static int sig_digits(uint64_t m, int e, int guess, int prec, uint64_t *d,
 static size_t layout_g(char *out, int neg, uint64_t d, int prec, int x)
 {
 	char dig[20] = "", *p = out;
-	utoa_end(d, dig + prec);
+	util_utoa_end(d, dig + prec);
 	int nd = prec;
 	while (nd > 1 && dig[nd - 1] == '0')
 		nd--;
@@ -319,8 +291,8 @@ static size_t layout_g(char *out, int neg, uint64_t d, int prec, int x)
 		unsigned ax = (unsigned)(x < 0 ? -x : x);
 		if (ax >= 100)
 			*p++ = (char)('0' + ax / 100);
-		*p++ = digits2[(size_t)(ax % 100) * 2];
-		*p++ = digits2[(size_t)(ax % 100) * 2 + 1];
+		*p++ = util_digits2[(size_t)(ax % 100) * 2];
+		*p++ = util_digits2[(size_t)(ax % 100) * 2 + 1];
 	} else if (x >= 0) {
 		memcpy(p, dig, (size_t)x + 1);
 		p += x + 1;

@@ -403,8 +403,8 @@ static int dispatch(struct req *r)
 	if (cl.n > 1) /* how request smuggling starts (RFC 9112 §6.3) */
 		return req_fail(r, D1E_BAD_REQUEST,
 				"More than one Content-Length header");
-	int rc;
-	const struct route *rt = router_match(r, &rc);
+	int rc = r->route_rc;
+	const struct route *rt = r->route;
 	if (!rt)
 		return rc;
 	if (r->body_too_large)
@@ -511,8 +511,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		atomic_fetch_add(&srv->inflight, 1);
 		/* A route that streams its body sees it piece by piece, with
 		 * no cap here: it sets its own limits. */
+		/* Matched once, here: dispatch() uses the answer. */
 		int rc;
 		const struct route *rt = router_match(r, &rc);
+		r->route = rt;
+		r->route_rc = rc;
 		if (rt && router_chunk(rt)) {
 			r->chunk = router_chunk(rt);
 			rc = r->chunk(r, NULL, 0);
@@ -597,11 +600,9 @@ static void log_puts(struct logline *l, const char *s)
 /* v in decimal, zero-padded to at least width digits. */
 static void log_uint(struct logline *l, uint64_t v, int width)
 {
-	char b[24], *p = b + sizeof(b);
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v || b + sizeof(b) - p < width);
+	char b[24], *p = util_utoa_end(v, b + sizeof(b));
+	while (b + sizeof(b) - p < width)
+		*--p = '0';
 	log_put(l, p, (size_t)(b + sizeof(b) - p));
 }
 

@@ -8,6 +8,8 @@
  */
 #include "jsonw.h"
 
+#include "util.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -235,10 +237,12 @@ void jsonw_str(struct jsonw *w, const char *s)
 
 void jsonw_int(struct jsonw *w, int64_t v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRId64, v);
+	char b[24], *end = b + sizeof(b);
+	char *p = util_utoa_end(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, end);
+	if (v < 0)
+		*--p = '-';
 	sep(w);
-	put(w, b, (size_t)n);
+	put(w, p, (size_t)(end - p));
 }
 
 void jsonw_double(struct jsonw *w, double v)
@@ -264,12 +268,11 @@ void jsonw_double(struct jsonw *w, double v)
 
 void jsonw_ms(struct jsonw *w, int64_t us)
 {
-	char b[32], *p = b + sizeof(b);
+	char b[32], *end = b + sizeof(b), *p = end;
 	if (us < 0)
 		us = 0;
-	int64_t whole = us / 1000;
 	int frac = (int)(us % 1000), digits = 3;
-	/* The shortest form, as jsonw_double prints whole/1000.0: 1.5, 2, 0.047. */
+	/* The shortest form, as jsonw_double prints us/1000.0: 1.5, 2, 0.047. */
 	while (digits > 0 && frac % 10 == 0) {
 		frac /= 10;
 		digits--;
@@ -278,11 +281,9 @@ void jsonw_ms(struct jsonw *w, int64_t us)
 		*--p = (char)('0' + frac % 10);
 	if (digits)
 		*--p = '.';
-	do
-		*--p = (char)('0' + whole % 10);
-	while ((whole /= 10) > 0);
+	p = util_utoa_end((uint64_t)(us / 1000), p);
 	sep(w);
-	put(w, p, (size_t)(b + sizeof(b) - p));
+	put(w, p, (size_t)(end - p));
 }
 
 void jsonw_bool(struct jsonw *w, int v)

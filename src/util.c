@@ -177,3 +177,32 @@ int util_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+/* Two decimal digits per step: half the divisions of one digit per step. */
+const char util_digits2[] = "00010203040506070809"
+			      "10111213141516171819"
+			      "20212223242526272829"
+			      "30313233343536373839"
+			      "40414243444546474849"
+			      "50515253545556575859"
+			      "60616263646566676869"
+			      "70717273747576777879"
+			      "80818283848586878889"
+			      "90919293949596979899";
+
+char *util_utoa_end(uint64_t u, char *end)
+{
+	while (u >= 100) {
+		unsigned d = (unsigned)(u % 100) * 2;
+		u /= 100;
+		*--end = util_digits2[d + 1];
+		*--end = util_digits2[d];
+	}
+	if (u >= 10) {
+		*--end = util_digits2[u * 2 + 1];
+		*--end = util_digits2[u * 2];
+	} else {
+		*--end = (char)('0' + u);
+	}
+	return end;
+}

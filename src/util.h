@@ -32,6 +32,12 @@ int64_t util_mono_us(void);
  * out[28]. */
 void util_iso8601(int64_t us, char *out);
 
+/* "00".."99": the two digits of n at util_digits2[2n], [2n + 1]. */
+extern const char util_digits2[201];
+/* The decimal digits of u written right-aligned, ending just before end
+ * (20 bytes are room for any u): returns where they start. No NUL. */
+char *util_utoa_end(uint64_t u, char *end);
+
 /* Create dir and its parents with the given mode. 0 or D1E_IO. */
 int util_mkdir_p(const char *dir, unsigned mode);
 
