@@ -11,28 +11,12 @@
 #include "util.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <strings.h>
 #include <string.h>
 
-/* OpenSSL 3 looks an algorithm up by name (locks, a hash table) each time
- * EVP_sha256() is handed to EVP_Digest; fetched once, it is not (2% of a
- * point SELECT's CPU time). Kept for the process's life. */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
 void auth_hash(const char *token, size_t n, unsigned char out[32])
 {
-	unsigned int len = 32;
-	pthread_once(&sha256_once, sha256_fetch);
-	EVP_Digest(token, n, out, &len, sha256_md ? sha256_md : EVP_sha256(),
-		   NULL);
+	util_sha256(token, n, out);
 }
 
 int auth_token_new(char out[AUTH_TOKEN_LEN + 1], unsigned char hash[32])

@@ -103,6 +103,8 @@ struct conn {
 	int size_known;
 	unsigned size_version;
 	int64_t size_bytes;
+	/* The writer's page size and the schema cookie it was read under. */
+	int64_t psize, psize_version;
 	sqlite3_stmt *index_stmt; /* number of indexes of a table */
 	/* index_stmt's answers, kept until a statement may change the schema
 	 * (CREATE, DROP, ALTER, VACUUM), a request fails (its DDL is rolled
@@ -473,6 +475,7 @@ int exec_conn_setup(sqlite3 *db, int writer, void *ctx, void **conn_ctx)
 	*conn_ctx = NULL;
 	if (!c)
 		return D1E_NOMEM;
+	c->psize_version = -1; /* no page size read yet */
 	c->db = db;
 	c->writer = writer;
 	c->lim = lim;
@@ -744,10 +747,22 @@ static int64_t db_size(struct conn *c)
 				 &version) == SQLITE_OK;
 	if (versioned && c->size_known && version == c->size_version)
 		return c->size_bytes;
+	/* PRAGMA page_size is compiled anew at every run; it changes only
+	 * with VACUUM, which changes the schema cookie (a cheap PRAGMA). */
+	int64_t cookie = c->writer ? schema_version(c) : -1;
+	int fresh_size = c->writer && cookie >= 0 && cookie == c->psize_version;
 	for (int i = 0; i < 3; i++) {
+		if (i == 2 && fresh_size) {
+			v[i] = c->psize;
+			break;
+		}
 		if (sqlite3_step(c->size_stmt[i]) == SQLITE_ROW)
 			v[i] = sqlite3_column_int64(c->size_stmt[i], 0);
 		sqlite3_reset(c->size_stmt[i]);
+	}
+	if (c->writer) {
+		c->psize = v[2];
+		c->psize_version = cookie;
 	}
 	c->size_known = versioned;
 	c->size_version = version;

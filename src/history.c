@@ -134,7 +134,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,12 +319,12 @@ static int injected(const char *path, int64_t amt)
  * and its bookmark must stay the same. */
 static void make_tag(const struct hist *h, struct hrec *r)
 {
-	unsigned char in[64], md[SHA256_DIGEST_LENGTH];
+	unsigned char in[64], md[32];
 	size_t ul = strlen(h->uuid);
 	memcpy(in, h->uuid, ul);
 	put64(in + ul, (uint64_t)r->seq);
 	put64(in + ul + 8, (uint64_t)r->time_ms);
-	SHA256(in, ul + 16, md);
+	util_sha256(in, ul + 16, md);
 	memcpy(r->tag, md, 16);
 }
 

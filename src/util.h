@@ -20,6 +20,9 @@ int util_uuid_v4(char *out);
 /* 1 if s is a uuid in 8-4-4-4-12 hex form (either case), else 0. */
 int util_is_uuid(const char *s);
 
+/* SHA-256 of n bytes into out. */
+void util_sha256(const void *in, size_t n, unsigned char out[32]);
+
 /* Lowercase hex of n bytes into out[2n + 1]. */
 void util_hex(const void *in, size_t n, char *out);
 

@@ -82,3 +82,30 @@ TEST(arena_alloc_aligned_and_large)
 	arena_release(&a);
 	CHECK(a.head == NULL);
 }
+
+TEST(util_sha256_known_vectors)
+{
+	unsigned char md[32];
+	char hex[65];
+	util_sha256("abc", 3, md);
+	util_hex(md, 32, hex);
+	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223"
+		       "b00361a396177a9cb410ff61f20015ad");
+	util_sha256("", 0, md);
+	util_hex(md, 32, hex);
+	CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb924"
+		       "27ae41e4649b934ca495991b7852b855");
+}
+
+TEST(util_utoa_end_extremes)
+{
+	static const uint64_t v[] = {0, 9, 10, 99, 100, 12345, UINT64_MAX};
+	static const char *const want[] = {"0",	  "9",	   "10",
+					   "99",  "100",   "12345",
+					   "18446744073709551615"};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char b[21], *end = b + 20;
+		*end = '\0';
+		CHECK_STR(util_utoa_end(v[i], end), want[i]);
+	}
+}
