@@ -93,7 +93,7 @@ struct catalog {
  * catalog, in any process, closes.
  */
 #define WAL_HDR 48
-#define HOT_DBS	       8
+#define HOT_DBS 8
 
 struct hot_db {
 	char account_id[CAT_ID_LEN + 1];

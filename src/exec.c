@@ -80,7 +80,7 @@ struct conn {
 	int64_t deadline_us;  /* monotonic; 0 = none */
 	int timed_out;
 	atomic_int *cancel; /* an import's job: stop when set */
-	int64_t budget_us; /* monotonic end of exec_run's budget; 0 = none */
+	int64_t budget_us;  /* monotonic end of exec_run's budget; 0 = none */
 	int over_budget;
 	int64_t rows_written;
 	/* Rows changed per table during the current statement, so that one

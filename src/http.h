@@ -85,7 +85,7 @@ struct req {
 	/* router_match()'s answer, made at the request's first callback. */
 	const struct route *route;
 	int route_rc;
-	const char *etag;  /* ETag header, if set */
+	const char *etag; /* ETag header, if set */
 	/* A file as the answer instead of r->out (req_file). */
 	int resp_fd; /* owned by the request once set, -1 when none */
 	uint64_t resp_len;

@@ -272,7 +272,8 @@ void jsonw_ms(struct jsonw *w, int64_t us)
 	if (us < 0)
 		us = 0;
 	int frac = (int)(us % 1000), digits = 3;
-	/* The shortest form, as jsonw_double prints us/1000.0: 1.5, 2, 0.047. */
+	/* The shortest form, as jsonw_double prints us/1000.0: 1.5, 2, 0.047.
+	 */
 	while (digits > 0 && frac % 10 == 0) {
 		frac /= 10;
 		digits--;

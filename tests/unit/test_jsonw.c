@@ -127,8 +127,8 @@ TEST(jsonw_large_output_grows)
 
 TEST(jsonw_ms_as_double_would_print)
 {
-	static const int64_t us[] = {0, 1, 10, 47, 100, 999, 1000, 1500,
-				     1234, 60000, 123456789, -5};
+	static const int64_t us[] = {0,	   1,	 10,   47,    100,	 999,
+				     1000, 1500, 1234, 60000, 123456789, -5};
 	struct jsonw w;
 	jsonw_init(&w);
 	jsonw_arr_begin(&w);
@@ -136,5 +136,6 @@ TEST(jsonw_ms_as_double_would_print)
 		jsonw_ms(&w, us[i]);
 	jsonw_arr_end(&w);
 	/* A negative duration (a clock step) is 0. */
-	expect(&w, "[0,0.001,0.01,0.047,0.1,0.999,1,1.5,1.234,60,123456.789,0]");
+	expect(&w,
+	       "[0,0.001,0.01,0.047,0.1,0.999,1,1.5,1.234,60,123456.789,0]");
 }

@@ -100,9 +100,8 @@ TEST(util_sha256_known_vectors)
 TEST(util_utoa_end_extremes)
 {
 	static const uint64_t v[] = {0, 9, 10, 99, 100, 12345, UINT64_MAX};
-	static const char *const want[] = {"0",	  "9",	   "10",
-					   "99",  "100",   "12345",
-					   "18446744073709551615"};
+	static const char *const want[] = {
+	    "0", "9", "10", "99", "100", "12345", "18446744073709551615"};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		char b[21], *end = b + 20;
 		*end = '\0';
