@@ -153,3 +153,41 @@ TEST(dbfile_create_size_sweep)
 	CHECK(dbfile_create(dir, "../../etc") == D1E_INTERNAL);
 	util_rm_rf(dir);
 }
+
+/* Lookups kept per thread are dropped at once when another handle (as
+ * another process would) revokes the token or deletes the database, with
+ * no pause between: the WAL-index header changes with every commit. */
+TEST(catalog_kept_lookups_follow_other_writers)
+{
+	const char *dir = test_tmpdir();
+	struct catalog *c = NULL, *other = NULL;
+	char acct[CAT_ID_LEN + 1], tid[CAT_ID_LEN + 1];
+	char token[AUTH_TOKEN_LEN + 1];
+	unsigned char hash[32];
+	struct cat_principal who;
+	struct cat_db found;
+
+	CHECK(catalog_open(dir, &c) == 0);
+	CHECK(catalog_open(dir, &other) == 0);
+	CHECK(catalog_account_create(c, "a", "a@x.io", -1, acct) == 0);
+	CHECK(auth_token_new(token, hash) == 0);
+	CHECK(catalog_token_insert(c, acct, hash, 0, "t", tid) == 0);
+	struct cat_db d = make_db(acct, "kept");
+	CHECK(catalog_db_insert(c, &d, 10) == 0);
+	for (int i = 0; i < 3; i++) { /* the second and third are kept */
+		CHECK(catalog_token_lookup(c, hash, &who) == 0);
+		CHECK(catalog_db_find(c, acct, "kept", &found) == 0);
+		CHECK_STR(found.uuid, d.uuid);
+	}
+	CHECK(catalog_token_revoke(other, tid) == 0);
+	CHECK(catalog_token_lookup(c, hash, &who) == D1E_AUTH_INVALID);
+	CHECK(catalog_db_find(c, acct, "kept", &found) == 0);
+	CHECK(catalog_db_delete(other, d.uuid) == 0);
+	CHECK(catalog_db_find(c, acct, "kept", &found) == D1E_DB_NOT_FOUND);
+	struct cat_db again = make_db(acct, "kept");
+	CHECK(catalog_db_insert(other, &again, 10) == 0);
+	CHECK(catalog_db_find(c, acct, "kept", &found) == 0);
+	CHECK_STR(found.uuid, again.uuid);
+	catalog_free(other);
+	catalog_free(c);
+}
