@@ -82,6 +82,9 @@ struct conn {
 	atomic_int *cancel; /* an import's job: stop when set */
 	int64_t budget_us;  /* monotonic end of exec_run's budget; 0 = none */
 	int over_budget;
+	/* Running d1d's own small statements (size_after, index counts):
+	 * no limit stops them, so they never answer with a wrong figure. */
+	int internal;
 	int64_t rows_written;
 	/* Rows changed per table during the current statement, so that one
 	 * index entry per index can be added once the statement is done (no
@@ -428,9 +431,11 @@ static void count_index_writes(struct conn *c)
 		if (n < 0) {
 			sqlite3_bind_text(c->index_stmt, 1, name, -1,
 					  SQLITE_STATIC);
+			c->internal = 1;
 			n = sqlite3_step(c->index_stmt) == SQLITE_ROW
 				? sqlite3_column_int64(c->index_stmt, 0)
 				: 0;
+			c->internal = 0;
 			sqlite3_reset(c->index_stmt);
 			sqlite3_clear_bindings(c->index_stmt);
 			if (c->nicache <
@@ -447,6 +452,8 @@ static void count_index_writes(struct conn *c)
 static int on_progress(void *ud)
 {
 	struct conn *c = ud;
+	if (c->internal)
+		return 0;
 	if (c->deadline_us || c->budget_us) {
 		int64_t now = util_mono_us();
 		if (c->deadline_us && now > c->deadline_us) {
@@ -751,6 +758,7 @@ static int64_t db_size(struct conn *c)
 	 * with VACUUM, which changes the schema cookie (a cheap PRAGMA). */
 	int64_t cookie = c->writer ? schema_version(c) : -1;
 	int fresh_size = c->writer && cookie >= 0 && cookie == c->psize_version;
+	c->internal = 1;
 	for (int i = 0; i < 3; i++) {
 		if (i == 2 && fresh_size) {
 			v[i] = c->psize;
@@ -760,6 +768,7 @@ static int64_t db_size(struct conn *c)
 			v[i] = sqlite3_column_int64(c->size_stmt[i], 0);
 		sqlite3_reset(c->size_stmt[i]);
 	}
+	c->internal = 0;
 	if (c->writer) {
 		c->psize = v[2];
 		c->psize_version = cookie;
@@ -1140,7 +1149,9 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 		/* One read transaction for the whole request: every statement
 		 * sees one snapshot, and the size_after queries take no read
 		 * lock of their own. */
+		c->internal = 1;
 		began = sqlite3_step(c->begin_stmt) == SQLITE_DONE;
+		c->internal = 0;
 		sqlite3_reset(c->begin_stmt);
 	}
 	jsonw_arr_begin(&x->out);
@@ -1160,12 +1171,19 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 	}
 	if (!rc && jsonw_failed(&x->out))
 		rc = D1E_NOMEM;
+	/* The limits end before the COMMIT: SQLite calls the progress
+	 * handler at the end of any statement whose cumulative step count has
+	 * crossed the next interval, the COMMIT too, and an interrupted
+	 * COMMIT would leave this reader in its read transaction, answering
+	 * every later request from that old snapshot. */
+	c->deadline_us = 0;
+	c->budget_us = 0;
 	if (began) {
 		sqlite3_step(c->commit_stmt);
 		sqlite3_reset(c->commit_stmt);
 	}
-	c->deadline_us = 0;
-	c->budget_us = 0;
+	if (!c->writer && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	if (rc)
 		c->nicache = 0;
 	else if (c->writer && c->nicache)
