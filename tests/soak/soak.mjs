@@ -62,7 +62,14 @@ export async function soak(opts = {}) {
 	const ndbs = opts.dbs ?? Number(process.env.SOAK_DBS ?? 50);
 	const conns = opts.conns ?? Number(process.env.SOAK_CONNS ?? 64);
 	const log = opts.log ?? ((s) => process.stderr.write(`${s}\n`));
-	const srv = await startServer({ env: opts.env });
+	// Time travel keeps an 80-byte index entry per commit for its whole
+	// window (30 days by default): at this load, thousands of commits a
+	// second, that alone would grow the heap for as long as the soak runs.
+	// A 20-second window makes retention (snapshots, old segments and
+	// index entries dropped) part of the load, and the heap must level
+	// off once the warm-up has passed the window.
+	const env = { D1D_HISTORY_RETENTION_S: process.env.SOAK_HISTORY_RETENTION_S ?? '20', ...opts.env };
+	const srv = await startServer({ env });
 	const pid = srv.child.pid;
 	const files0 = fds(pid).files;
 	const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
