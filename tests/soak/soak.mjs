@@ -63,7 +63,7 @@ export async function soak(opts = {}) {
 	const conns = opts.conns ?? Number(process.env.SOAK_CONNS ?? 64);
 	const log = opts.log ?? ((s) => process.stderr.write(`${s}\n`));
 	// Time travel keeps an 80-byte index entry per commit for its whole
-	// window (30 days by default): at this load, thousands of commits a
+	// window (30 days by default): at this load, over a thousand commits a
 	// second, that alone would grow the heap for as long as the soak runs.
 	// A 20-second window makes retention (snapshots, old segments and
 	// index entries dropped) part of the load, and the heap must level
