@@ -33,20 +33,7 @@ for v in old new; do
 done
 unset D1D DATA
 
-NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes auto; daemon off; pid $WORK/nginx/pid; error_log /dev/null;
-events { worker_connections 1024; }
-http { access_log off;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  server { listen 127.0.0.1:$NPORT;
-    location / { default_type application/json;
-      return 200 '{"result":[{"results":{"columns":["id","v"],"rows":[[1,"x"]]},"success":true}],"success":true,"errors":[],"messages":[]}'; } } }
-CONF
-nginx -c "$WORK/nginx/nginx.conf" &
-sleep 0.5
+nginx_fixed
 
 lat() { awk '/ 50%/ {p50=$2} / 99%/ {p99=$2} /Requests\/sec/ {r=$2} END {printf "%s req/s p50 %s p99 %s", r, p50, p99}'; }
 for round in $(seq "$ROUNDS"); do

@@ -1,4 +1,6 @@
 # Shared by the benchmark scripts (sourced, not run). Needs WORK set.
+# d1d_seeded and insert_lua are described below; nginx_fixed (at the end)
+# starts the HTTP floor.
 #
 # d1d_seeded: build and start d1d on a free port with its data under $WORK,
 # create database "bench" with t(id INTEGER PRIMARY KEY, v TEXT) holding
@@ -38,4 +40,24 @@ wrk.headers["Authorization"] = "Bearer $CLOUDFLARE_API_TOKEN"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"sql":"INSERT INTO t(v) VALUES (?)","params":["hello"]}'
 LUA
+}
+
+# nginx_fixed: start nginx on a free port (NPORT), answering every request
+# with a fixed JSON body shaped like a point SELECT's answer: the HTTP floor.
+# Its files go under $WORK/nginx; the caller's EXIT trap stops it.
+nginx_fixed() {
+	NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	mkdir -p "$WORK/nginx"
+	cat >"$WORK/nginx/nginx.conf" <<-CONF
+	worker_processes auto; daemon off; pid $WORK/nginx/pid; error_log /dev/null;
+	events { worker_connections 1024; }
+	http { access_log off;
+	  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+	  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+	  server { listen 127.0.0.1:$NPORT;
+	    location / { default_type application/json;
+	      return 200 '{"result":[{"results":{"columns":["id","v"],"rows":[[1,"x"]]},"success":true}],"success":true,"errors":[],"messages":[]}'; } } }
+	CONF
+	nginx -c "$WORK/nginx/nginx.conf" &
+	sleep 0.5
 }

@@ -23,21 +23,7 @@ cc -O2 -o "$WORK/fsync_floor" bench/fsync_floor.c -lsqlite3
 . bench/lib.sh
 d1d_seeded
 
-# nginx answering a fixed JSON body on a free port.
-NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes auto; daemon off; pid $WORK/nginx/pid; error_log /dev/null;
-events { worker_connections 1024; }
-http { access_log off;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  server { listen 127.0.0.1:$NPORT;
-    location / { default_type application/json;
-      return 200 '{"result":[{"results":{"columns":["id","v"],"rows":[[1,"x"]]},"success":true}],"success":true,"errors":[],"messages":[]}'; } } }
-CONF
-nginx -c "$WORK/nginx/nginx.conf" &
-sleep 0.5
+nginx_fixed
 
 insert_lua "$WORK/insert.lua"
 

@@ -37,10 +37,8 @@ test(`acknowledged writes survive kill -9 (${CYCLES} cycles under concurrent loa
 				}
 			});
 			await sleep(300 + Math.floor(Math.random() * 700));
-			const exited = new Promise((r) => srv.child.once('exit', r));
-			srv.child.kill('SIGKILL');
-			killed = true;
-			await exited;
+			killed = true; /* the loops start nothing more */
+			await srv.kill9();
 			await Promise.all(writers);
 
 			srv = await startServer({ dataDir, accounts: [] });

@@ -232,9 +232,7 @@ describe('storage faults', () => {
 	test('after kill -9 and a restart: every acknowledged row is there and integrity_check is ok', async () => {
 		const dataDir = srv.dataDir;
 		const account = srv.account;
-		const exited = new Promise((r) => srv.child.once('exit', r));
-		srv.child.kill('SIGKILL');
-		await exited;
+		await srv.kill9();
 		srv = await startServer({ dataDir, accounts: [] });
 		srv.account = account;
 		srv.token = account.tokens.rw;

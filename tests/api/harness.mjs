@@ -211,6 +211,14 @@ export async function startServer(opts = {}) {
 			}
 			return pred(stderr);
 		},
+		/** kill -9, as a crash would; resolves once the process is gone.
+		 * The data dir stays (start a new server on it); stop() is then a
+		 * no-op. */
+		async kill9() {
+			stopped = true;
+			child.kill('SIGKILL');
+			await exitPromise;
+		},
 		async stop({ keepDir = !ownDir } = {}) {
 			if (stopped) return;
 			stopped = true;

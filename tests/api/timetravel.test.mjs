@@ -255,10 +255,8 @@ test('history survives restarts and kill -9 during writes and restores', { timeo
 				}
 			})();
 			await sleep(300 + 200 * cycle);
-			const exited = new Promise((r) => srv.child.once('exit', r));
-			srv.child.kill('SIGKILL');
-			killed = true;
-			await exited;
+			killed = true; /* the loops start nothing more */
+			await srv.kill9();
 			await Promise.all([writer, restorer]);
 
 			srv = await startServer({ dataDir, accounts: [] });
@@ -383,9 +381,7 @@ test('snapshots: base images are made as history grows; restores around them are
 		// one): the work files go at the next open, and nothing is lost.
 		await round(14);
 		await round(15);
-		const exited = new Promise((r) => srv.child.once('exit', r));
-		srv.child.kill('SIGKILL');
-		await exited;
+		await srv.kill9();
 		srv = await startServer({ dataDir, accounts: [] });
 		k = client(srv, account, token);
 		assert.deepEqual((await k.q(db, 'PRAGMA quick_check'))[0].results.rows, [['ok']]);

@@ -50,10 +50,8 @@ try {
 			}
 		})();
 		await sleep(200 + Math.floor(Math.random() * 800));
-		const exited = new Promise((r) => srv.child.once('exit', r));
-		srv.child.kill('SIGKILL');
-		killed = true;
-		await exited;
+		killed = true; /* the loops start nothing more */
+		await srv.kill9();
 		await Promise.all([writer, restorer]);
 		srv = await startServer({ dataDir, accounts: [] });
 		assert.deepEqual(await q('PRAGMA quick_check'), [['ok']], `cycle ${cycle}: ${srv.stderr()}`);
