@@ -50,12 +50,11 @@
  * can also be a file (an export), which libmicrohttpd sends from its
  * descriptor without reading it into memory.
  *
- * Request bodies are capped at cfg.max_body_bytes. A body past the cap is
- * read and discarded, and the 413 envelope sent once it has arrived: a
- * client that is still writing when the answer comes and the socket closes
- * (Node's fetch, the SDK) sees a broken pipe instead of the 413. Only a
- * client that sends more than HTTP_DISCARD_MAX beyond the cap is answered
- * mid-body, and its connection closed.
+ * A body past the cap is read and discarded, and the 413 envelope sent once it
+ * has arrived: a client that is still writing when the answer comes and the
+ * socket closes (Node's fetch, the SDK) sees a broken pipe instead of the 413.
+ * Only a client that sends more than HTTP_DISCARD_MAX beyond the cap is
+ * answered mid-body, and its connection closed.
  */
 #include "http.h"
 
@@ -625,6 +624,38 @@ static void log_when(struct logline *l)
 	log_put(l, "Z", 1);
 }
 
+/* The request's access-log line: time, method, path, status, bytes sent,
+ * duration. One write(2) per line: lines from different threads never
+ * interleave (stderr is O_APPEND or a pipe, and a line is short), and no
+ * thread waits on stdio's stream lock while another one writes. Formatted
+ * by hand (snprintf's %f was 5% of a point SELECT). */
+static void log_request(const struct req *r, int client_gone)
+{
+	char line[1024];
+	struct logline l = {line, 0};
+	int64_t d = util_mono_us() - r->start_us;
+	uint64_t us = d > 0 ? (uint64_t)d : 0;
+	log_when(&l);
+	log_put(&l, " ", 1);
+	log_puts(&l, r->method);
+	log_put(&l, " ", 1);
+	log_put(&l, r->path, strnlen(r->path, 800));
+	log_put(&l, " ", 1);
+	log_uint(&l, (uint64_t)(r->status > 0 ? r->status : 0), 1);
+	log_put(&l, " ", 1);
+	log_uint(&l, r->bytes_sent, 1);
+	log_put(&l, " ", 1);
+	log_uint(&l, us / 1000, 1);
+	log_put(&l, ".", 1);
+	log_uint(&l, us % 1000, 3);
+	log_put(&l, "ms", 2);
+	if (client_gone)
+		log_puts(&l, " (client gone)");
+	log_put(&l, "\n", 1);
+	ssize_t w = write(STDERR_FILENO, line, l.len);
+	(void)w; /* nowhere to report a failing log */
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -637,32 +668,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	 * libmicrohttpd before on_request() could take it back. */
 	if (r->suspended)
 		atomic_fetch_sub(&nsuspended, 1);
-	/* One write(2) per line: lines from different threads never
-	 * interleave (stderr is O_APPEND or a pipe, and a line is short), and
-	 * no thread waits on stdio's stream lock while another one writes.
-	 * Formatted by hand (snprintf's %f was 5% of a point SELECT). */
-	char line[1024];
-	struct logline l = {line, 0};
-	int64_t us = util_mono_us() - r->start_us;
-	log_when(&l);
-	log_put(&l, " ", 1);
-	log_puts(&l, r->method);
-	log_put(&l, " ", 1);
-	log_put(&l, r->path, strnlen(r->path, 800));
-	log_put(&l, " ", 1);
-	log_uint(&l, (uint64_t)(r->status > 0 ? r->status : 0), 1);
-	log_put(&l, " ", 1);
-	log_uint(&l, r->bytes_sent, 1);
-	log_put(&l, " ", 1);
-	log_uint(&l, (uint64_t)(us < 0 ? 0 : us) / 1000, 1);
-	log_put(&l, ".", 1);
-	log_uint(&l, (uint64_t)(us < 0 ? 0 : us) % 1000, 3);
-	log_put(&l, "ms", 2);
-	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-		log_puts(&l, " (client gone)");
-	log_put(&l, "\n", 1);
-	ssize_t w = write(STDERR_FILENO, line, l.len);
-	(void)w; /* nowhere to report a failing log */
+	log_request(r, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	*con_cls = NULL;
 	req_free(r);
 	atomic_fetch_sub(&srv->inflight, 1);
