@@ -82,9 +82,13 @@ struct conn {
 	atomic_int *cancel; /* an import's job: stop when set */
 	int64_t budget_us;  /* monotonic end of exec_run's budget; 0 = none */
 	int over_budget;
-	/* Running d1d's own small statements (size_after, index counts):
-	 * no limit stops them, so they never answer with a wrong figure. */
-	int internal;
+	/* A user's statement is stepping: only then do the limits above
+	 * apply. d1d's own statements around it (BEGIN and COMMIT of a
+	 * reader, size_after, index counts) are never stopped: SQLite calls
+	 * the progress handler at the end of any statement, and an
+	 * interrupted COMMIT would leave a reader in its read transaction,
+	 * answering every later request from that old snapshot. */
+	int user_stepping;
 	int64_t rows_written;
 	/* Rows changed per table during the current statement, so that one
 	 * index entry per index can be added once the statement is done (no
@@ -98,7 +102,10 @@ struct conn {
 	const struct exec_limits *lim;
 	/* PRAGMA page_count, freelist_count and page_size for size_after:
 	 * plain PRAGMA statements, because their table-valued forms
-	 * (pragma_page_count()) prepare a new statement at every run. */
+	 * (pragma_page_count()) prepare a new statement at every run. Even
+	 * so SQLite compiles page_count and page_size anew at each run
+	 * (0.65 µs each; freelist_count and schema_version it does not), so
+	 * the writer keeps the page size (psize, below). */
 	sqlite3_stmt *size_stmt[3];
 	/* A reader's last size_after and the data version it was read at
 	 * (SQLITE_FCNTL_DATA_VERSION, which changes with the content of the
@@ -431,11 +438,9 @@ static void count_index_writes(struct conn *c)
 		if (n < 0) {
 			sqlite3_bind_text(c->index_stmt, 1, name, -1,
 					  SQLITE_STATIC);
-			c->internal = 1;
 			n = sqlite3_step(c->index_stmt) == SQLITE_ROW
 				? sqlite3_column_int64(c->index_stmt, 0)
 				: 0;
-			c->internal = 0;
 			sqlite3_reset(c->index_stmt);
 			sqlite3_clear_bindings(c->index_stmt);
 			if (c->nicache <
@@ -452,7 +457,7 @@ static void count_index_writes(struct conn *c)
 static int on_progress(void *ud)
 {
 	struct conn *c = ud;
-	if (c->internal)
+	if (!c->user_stepping)
 		return 0;
 	if (c->deadline_us || c->budget_us) {
 		int64_t now = util_mono_us();
@@ -757,18 +762,13 @@ static int64_t db_size(struct conn *c)
 	/* PRAGMA page_size is compiled anew at every run; it changes only
 	 * with VACUUM, which changes the schema cookie (a cheap PRAGMA). */
 	int64_t cookie = c->writer ? schema_version(c) : -1;
-	int fresh_size = c->writer && cookie >= 0 && cookie == c->psize_version;
-	c->internal = 1;
-	for (int i = 0; i < 3; i++) {
-		if (i == 2 && fresh_size) {
-			v[i] = c->psize;
-			break;
-		}
+	int n = c->writer && cookie >= 0 && cookie == c->psize_version ? 2 : 3;
+	v[2] = c->psize;
+	for (int i = 0; i < n; i++) {
 		if (sqlite3_step(c->size_stmt[i]) == SQLITE_ROW)
 			v[i] = sqlite3_column_int64(c->size_stmt[i], 0);
 		sqlite3_reset(c->size_stmt[i]);
 	}
-	c->internal = 0;
 	if (c->writer) {
 		c->psize = v[2];
 		c->psize_version = cookie;
@@ -808,6 +808,7 @@ static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
 	 * schema change (a cached one) is re-prepared inside sqlite3_step(),
 	 * and only then do its column count and names describe the table
 	 * as it is now. */
+	c->user_stepping = 1;
 	int rc = sqlite3_step(st);
 	int ncol = sqlite3_column_count(st);
 	jsonw_obj_begin(w);
@@ -851,6 +852,7 @@ static int run_stmt(struct exec_run *x, struct conn *c, sqlite3_stmt *st)
 		}
 		jsonw_obj_end(w);
 	}
+	c->user_stepping = 0;
 	if (rc != SQLITE_DONE)
 		return sql_error(x, c, rc);
 	count_index_writes(c);
@@ -1149,9 +1151,7 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 		/* One read transaction for the whole request: every statement
 		 * sees one snapshot, and the size_after queries take no read
 		 * lock of their own. */
-		c->internal = 1;
 		began = sqlite3_step(c->begin_stmt) == SQLITE_DONE;
-		c->internal = 0;
 		sqlite3_reset(c->begin_stmt);
 	}
 	jsonw_arr_begin(&x->out);
@@ -1171,11 +1171,10 @@ int exec_run(sqlite3 *db, void *conn_ctx, void *arg)
 	}
 	if (!rc && jsonw_failed(&x->out))
 		rc = D1E_NOMEM;
-	/* The limits end before the COMMIT: SQLite calls the progress
-	 * handler at the end of any statement whose cumulative step count has
-	 * crossed the next interval, the COMMIT too, and an interrupted
-	 * COMMIT would leave this reader in its read transaction, answering
-	 * every later request from that old snapshot. */
+	/* A run that stopped inside a user's statement (a result too large)
+	 * left user_stepping set; the COMMIT must not be stopped (see it). A
+	 * reader still in a transaction all the same is rolled back. */
+	c->user_stepping = 0;
 	c->deadline_us = 0;
 	c->budget_us = 0;
 	if (began) {
@@ -1249,8 +1248,10 @@ int exec_user_step(void *conn_ctx, sqlite3_stmt *st, struct exec_counts *n,
 	c->deadline_us = c->lim->timeout_ms > 0
 			     ? util_mono_us() + c->lim->timeout_ms * 1000
 			     : 0;
+	c->user_stepping = 1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		rows++;
+	c->user_stepping = 0;
 	if (rc == SQLITE_DONE) {
 		count_index_writes(c);
 		rc = 0;
