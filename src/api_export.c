@@ -29,6 +29,7 @@
 
 #include "apierr.h"
 #include "catalog.h"
+#include "dbfile.h"
 #include "dbpool.h"
 #include "dump.h"
 #include "http.h"
@@ -338,7 +339,7 @@ static int pin(struct dbh *h, struct export_ctx *x, char *bookmark)
 	int on = 1, off = 0;
 	if (sqlite3_open_v2(dbpool_path(h), &x->conn,
 			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK)
+			    dbfile_vfs()) != SQLITE_OK)
 		return D1E_IO;
 	/* The schema is the user's: nothing in it runs with trust. */
 	sqlite3_db_config(x->conn, SQLITE_DBCONFIG_DEFENSIVE, on, NULL);

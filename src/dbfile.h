@@ -23,6 +23,12 @@ int dbfile_dir(const char *data_dir, const char *uuid, char *out, size_t cap);
 /* Write the path of the database file into out. */
 int dbfile_path(const char *data_dir, const char *uuid, char *out, size_t cap);
 
+/* The SQLite VFS for every connection to a database file (dbfile.c says
+ * why): DBFILE_VFS, or its fault-injecting twin when the tests registered
+ * one (faultvfs.c). The string is static. */
+#define DBFILE_VFS "unix-excl"
+const char *dbfile_vfs(void);
+
 /* Create the directory and an empty database in WAL mode, durably. Fails
  * with D1E_IO if the directory already exists. */
 int dbfile_create(const char *data_dir, const char *uuid);

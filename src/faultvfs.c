@@ -4,13 +4,14 @@
  * It exists so that the API tests can show what d1d does when the disk
  * fills up or fails: which error a request gets, that other requests and
  * databases go on, and that nothing acknowledged is lost. It is registered
- * (as SQLite's default VFS, so the catalog and every database go through
- * it) only when `d1d serve` finds D1D_FAULT_FILE in its environment; a
- * production server never has it in its I/O path.
+ * only when `d1d serve` finds D1D_FAULT_FILE in its environment, twice:
+ * as SQLite's default VFS over the one that was the default (unix), which
+ * the catalog uses, and as FAULTVFS_DB over DBFILE_VFS (unix-excl), which
+ * dbfile_vfs() then gives every database connection. A production server
+ * never has it in its I/O path.
  *
- * Every file operation is passed to the VFS that was the default before
- * (unix). xWrite and xSync first consult the control file, whose whole
- * content is one line:
+ * Every file operation is passed to the VFS it wraps (pAppData). xWrite and
+ * xSync first consult the control file, whose whole content is one line:
  *
  *   off                                  no faults (also: no file at all)
  *   enospc [after N] [times K] [path S]  writes fail with SQLITE_FULL
@@ -41,6 +42,7 @@
 #include "faultvfs.h"
 
 #include "apierr.h"
+#include "dbfile.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -360,10 +362,10 @@ static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file,
 		  int flags, int *out_flags)
 {
 	struct ffile *f = (struct ffile *)file;
-	(void)vfs;
+	sqlite3_vfs *r = vfs->pAppData;
 	f->path = name;
 	f->real = (sqlite3_file *)(f + 1);
-	int rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
+	int rc = r->xOpen(r, name, f->real, flags, out_flags);
 	/* SQLite calls xClose whenever pMethods is set, even after a failed
 	 * open: mirror what the real VFS did. */
 	const sqlite3_io_methods *m = f->real->pMethods;
@@ -373,106 +375,116 @@ static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file,
 
 static int v_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 {
-	(void)vfs;
-	return real_vfs->xDelete(real_vfs, name, sync_dir);
+	sqlite3_vfs *r = vfs->pAppData;
+	return r->xDelete(r, name, sync_dir);
 }
 
 static int v_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
 {
-	(void)vfs;
-	return real_vfs->xAccess(real_vfs, name, flags, out);
+	sqlite3_vfs *r = vfs->pAppData;
+	return r->xAccess(r, name, flags, out);
 }
 
 static int v_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out)
 {
-	(void)vfs;
-	return real_vfs->xFullPathname(real_vfs, name, n, out);
+	sqlite3_vfs *r = vfs->pAppData;
+	return r->xFullPathname(r, name, n, out);
 }
 
 static void *v_dlopen(sqlite3_vfs *vfs, const char *name)
 {
-	(void)vfs;
-	return real_vfs->xDlOpen(real_vfs, name);
+	sqlite3_vfs *r = vfs->pAppData;
+	return r->xDlOpen(r, name);
 }
 
 static void v_dlerror(sqlite3_vfs *vfs, int n, char *msg)
 {
-	(void)vfs;
-	real_vfs->xDlError(real_vfs, n, msg);
+	sqlite3_vfs *r = vfs->pAppData;
+	r->xDlError(r, n, msg);
 }
 
 static void (*v_dlsym(sqlite3_vfs *vfs, void *h, const char *sym))(void)
 {
-	(void)vfs;
-	return real_vfs->xDlSym(real_vfs, h, sym);
+	sqlite3_vfs *r = vfs->pAppData;
+	return r->xDlSym(r, h, sym);
 }
 
 static void v_dlclose(sqlite3_vfs *vfs, void *h)
 {
-	(void)vfs;
-	real_vfs->xDlClose(real_vfs, h);
+	sqlite3_vfs *r = vfs->pAppData;
+	r->xDlClose(r, h);
 }
 
 static int v_randomness(sqlite3_vfs *vfs, int n, char *out)
 {
-	(void)vfs;
-	return real_vfs->xRandomness(real_vfs, n, out);
+	sqlite3_vfs *r = vfs->pAppData;
+	return r->xRandomness(r, n, out);
 }
 
 static int v_sleep(sqlite3_vfs *vfs, int us)
 {
-	(void)vfs;
-	return real_vfs->xSleep(real_vfs, us);
+	sqlite3_vfs *r = vfs->pAppData;
+	return r->xSleep(r, us);
 }
 
 static int v_current_time(sqlite3_vfs *vfs, double *out)
 {
-	(void)vfs;
-	return real_vfs->xCurrentTime(real_vfs, out);
+	sqlite3_vfs *r = vfs->pAppData;
+	return r->xCurrentTime(r, out);
 }
 
 static int v_last_error(sqlite3_vfs *vfs, int n, char *out)
 {
-	(void)vfs;
-	return real_vfs->xGetLastError(real_vfs, n, out);
+	sqlite3_vfs *r = vfs->pAppData;
+	return r->xGetLastError(r, n, out);
 }
 
 static int v_current_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
 {
-	(void)vfs;
-	return real_vfs->xCurrentTimeInt64(real_vfs, out);
+	sqlite3_vfs *r = vfs->pAppData;
+	return r->xCurrentTimeInt64(r, out);
+}
+
+/* Fill *v as a fault VFS named name over the VFS r. */
+static void wrap(sqlite3_vfs *v, const char *name, sqlite3_vfs *r)
+{
+	v->iVersion = 2;
+	v->szOsFile = (int)sizeof(struct ffile) + r->szOsFile;
+	v->mxPathname = r->mxPathname;
+	v->zName = name;
+	v->pAppData = r;
+	v->xOpen = v_open;
+	v->xDelete = v_delete;
+	v->xAccess = v_access;
+	v->xFullPathname = v_full_pathname;
+	v->xDlOpen = v_dlopen;
+	v->xDlError = v_dlerror;
+	v->xDlSym = v_dlsym;
+	v->xDlClose = v_dlclose;
+	v->xRandomness = v_randomness;
+	v->xSleep = v_sleep;
+	v->xCurrentTime = v_current_time;
+	v->xGetLastError = v_last_error;
+	v->xCurrentTimeInt64 = v_current_time64;
 }
 
 int faultvfs_register(const char *control_path)
 {
-	static sqlite3_vfs vfs;
+	static sqlite3_vfs vfs, vfs_excl;
 	if (real_vfs)
 		return 0;
 	if (strlen(control_path) >= sizeof(st.ctl))
 		return D1E_INTERNAL;
 	strcpy(st.ctl, control_path);
 	sqlite3_vfs *r = sqlite3_vfs_find(NULL);
-	if (!r || r->iVersion < 2)
+	sqlite3_vfs *rx = sqlite3_vfs_find(DBFILE_VFS);
+	if (!r || r->iVersion < 2 || !rx || rx->iVersion < 2)
 		return D1E_INTERNAL;
 	real_vfs = r;
-	vfs.iVersion = 2;
-	vfs.szOsFile = (int)sizeof(struct ffile) + r->szOsFile;
-	vfs.mxPathname = r->mxPathname;
-	vfs.zName = "d1d-fault";
-	vfs.xOpen = v_open;
-	vfs.xDelete = v_delete;
-	vfs.xAccess = v_access;
-	vfs.xFullPathname = v_full_pathname;
-	vfs.xDlOpen = v_dlopen;
-	vfs.xDlError = v_dlerror;
-	vfs.xDlSym = v_dlsym;
-	vfs.xDlClose = v_dlclose;
-	vfs.xRandomness = v_randomness;
-	vfs.xSleep = v_sleep;
-	vfs.xCurrentTime = v_current_time;
-	vfs.xGetLastError = v_last_error;
-	vfs.xCurrentTimeInt64 = v_current_time64;
-	if (sqlite3_vfs_register(&vfs, 1) != SQLITE_OK) {
+	wrap(&vfs, "d1d-fault", r);
+	wrap(&vfs_excl, FAULTVFS_DB, rx);
+	if (sqlite3_vfs_register(&vfs_excl, 0) != SQLITE_OK ||
+	    sqlite3_vfs_register(&vfs, 1) != SQLITE_OK) {
 		real_vfs = NULL;
 		return D1E_INTERNAL;
 	}

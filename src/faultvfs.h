@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The fault VFS over DBFILE_VFS, for the database files (dbfile_vfs). */
+#define FAULTVFS_DB "d1d-fault-excl"
+
 /* Make the fault VFS SQLite's default, reading its instructions from the
  * file at control_path (which need not exist yet: no file, no faults).
  * Call before any database is opened. Returns 0 or D1E_INTERNAL. */
