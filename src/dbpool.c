@@ -652,9 +652,36 @@ static void after_commit(struct dbh *h)
 				  NULL, NULL);
 }
 
+/* Answer the jobs of list (linked by next) with their rc and free them;
+ * committed: whether they made a commit. A done callback may let the
+ * request go on at once, so nothing of a job is touched after it. */
+static void answer(struct dbh *h, struct wjob *list, int committed)
+{
+	int njobs = 0;
+	for (struct wjob *j = list; j; j = j->next)
+		njobs++;
+	pthread_mutex_lock(&h->mu);
+	h->commits += committed;
+	h->jobs += njobs;
+	pthread_mutex_unlock(&h->mu);
+	for (struct wjob *j = list, *next; j; j = next) {
+		next = j->next;
+		dbpool_done_fn done = j->done;
+		void *done_ctx = j->done_ctx;
+		int rc = j->rc;
+		free(j);
+		done(done_ctx, rc);
+	}
+}
+
 /* The commit point of a group: its changes become durable here, or not at
- * all. Returns 0, D1E_FULL or D1E_IO. */
-static int commit_group(struct dbh *h)
+ * all. Once the COMMIT is durable its jobs are answered, before the
+ * history capture (after_commit): their clients can send their next
+ * requests while it runs, in time for the next group. commit_mu is still
+ * held meanwhile, so a bookmark or a pinned snapshot asked for right after
+ * an answer waits for the capture and includes the commit. Returns 0 (the
+ * group answered), D1E_FULL or D1E_IO (the group not answered). */
+static int commit_group(struct dbh *h, struct wjob *group)
 {
 	pthread_mutex_lock(&h->commit_mu);
 	int rc = ctl(h, CTL_COMMIT);
@@ -666,6 +693,7 @@ static int commit_group(struct dbh *h)
 		pthread_mutex_unlock(&h->commit_mu);
 		return rc;
 	}
+	answer(h, group, 1);
 	after_commit(h);
 	pthread_mutex_unlock(&h->commit_mu);
 	return 0;
@@ -673,22 +701,23 @@ static int commit_group(struct dbh *h)
 
 /* A job that must run outside a transaction (VACUUM): alone, in
  * autocommit mode, where SQLite commits it itself. The second commit
- * point. Returns 1 if it committed. */
-static int run_alone(struct dbh *h, struct wjob *j)
+ * point. Answers j. */
+static void run_alone(struct dbh *h, struct wjob *j)
 {
 	pthread_mutex_lock(&h->commit_mu);
 	j->rc = j->fn(h->writer, h->writer_ctx, j->ctx);
 	if (!sqlite3_get_autocommit(h->writer))
 		exec0(h->writer, "ROLLBACK");
-	if (!j->rc)
+	int ok = !j->rc;
+	answer(h, j, ok);
+	if (ok)
 		after_commit(h);
 	pthread_mutex_unlock(&h->commit_mu);
-	return !j->rc;
 }
 
-/* Run one group of jobs as one transaction (see the file comment).
- * Returns 1 if it committed, else 0. */
-static int run_group(struct dbh *h, struct wjob *group)
+/* Run one group of jobs as one transaction (see the file comment), and
+ * answer them. */
+static void run_group(struct dbh *h, struct wjob *group)
 {
 	sqlite3 *db = h->writer;
 	for (;;) {
@@ -697,7 +726,7 @@ static int run_group(struct dbh *h, struct wjob *group)
 			for (struct wjob *j = group; j; j = j->next)
 				if (!j->final)
 					j->rc = rc;
-			return 0;
+			break;
 		}
 		for (struct wjob *j = group; j && !restart; j = j->next) {
 			if (j->final)
@@ -730,16 +759,16 @@ static int run_group(struct dbh *h, struct wjob *group)
 		}
 		if (!any_ok) {
 			exec0(db, "ROLLBACK");
-			return 0;
+			break;
 		}
-		if ((rc = commit_group(h))) {
-			for (struct wjob *j = group; j; j = j->next)
-				if (!j->rc)
-					j->rc = rc;
-			return 0;
-		}
-		return 1;
+		if ((rc = commit_group(h, group)) == 0)
+			return;
+		for (struct wjob *j = group; j; j = j->next)
+			if (!j->rc)
+				j->rc = rc;
+		break;
 	}
+	answer(h, group, 0);
 }
 
 /* Run h's queued jobs, group after group, until its queue is empty: a
@@ -760,40 +789,19 @@ static void run_writer(void *arg)
 			break;
 
 		/* Runs of ordinary jobs commit as groups; a job that must run
-		 * alone splits the queue where it stands. */
-		int committed = 0, njobs = 0;
-		for (struct wjob *j = group; j;) {
-			if (j->alone) {
-				committed += run_alone(h, j);
-				j = j->next;
-				continue;
-			}
+		 * alone splits the queue where it stands. Each part is
+		 * answered (and freed) by the time it returns. */
+		for (struct wjob *j = group, *rest; j; j = rest) {
 			struct wjob *last = j;
-			while (last->next && !last->next->alone)
-				last = last->next;
-			struct wjob *rest = last->next;
+			if (!j->alone)
+				while (last->next && !last->next->alone)
+					last = last->next;
+			rest = last->next;
 			last->next = NULL;
-			committed += run_group(h, j);
-			last->next = rest;
-			j = rest;
-		}
-		for (struct wjob *j = group; j; j = j->next)
-			njobs++;
-		pthread_mutex_lock(&h->mu);
-		h->commits += committed;
-		h->jobs += njobs;
-		pthread_mutex_unlock(&h->mu);
-
-		/* The group is durable (or failed as a whole): answer its
-		 * jobs. A done callback may let the request go on at once, so
-		 * nothing of the job is touched after it. */
-		for (struct wjob *j = group, *next; j; j = next) {
-			next = j->next;
-			dbpool_done_fn done = j->done;
-			void *done_ctx = j->done_ctx;
-			int rc = j->rc;
-			free(j);
-			done(done_ctx, rc);
+			if (j->alone)
+				run_alone(h, j);
+			else
+				run_group(h, j);
 		}
 	}
 	dbpool_release(h->pool, h);
