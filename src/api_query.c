@@ -167,6 +167,9 @@ static int run(struct req *r, int raw)
 	q->x.region = q->region;
 	q->x.colo = r->srv->cfg.colo;
 	jsonw_init(&q->x.out);
+	/* The answer is written here or on the writer thread, and freed
+	 * here: allocated here too (jsonw_reserve). */
+	jsonw_reserve(&q->x.out, 1000);
 	r->handler_ctx = q;
 	r->cleanup = query_cleanup;
 	return go(r);

@@ -45,7 +45,7 @@ char *jsonw_take(struct jsonw *w, size_t *len)
 	return b;
 }
 
-static int reserve(struct jsonw *w, size_t n)
+int jsonw_reserve(struct jsonw *w, size_t n)
 {
 	if (w->failed)
 		return -1;
@@ -71,7 +71,7 @@ static int reserve(struct jsonw *w, size_t n)
 
 static void put(struct jsonw *w, const char *s, size_t n)
 {
-	if (reserve(w, n) == 0) {
+	if (jsonw_reserve(w, n) == 0) {
 		memcpy(w->buf + w->len, s, n);
 		w->len += n;
 	}
@@ -79,7 +79,7 @@ static void put(struct jsonw *w, const char *s, size_t n)
 
 static void putc1(struct jsonw *w, char c)
 {
-	if (reserve(w, 1) == 0)
+	if (jsonw_reserve(w, 1) == 0)
 		w->buf[w->len++] = c;
 }
 

@@ -30,6 +30,10 @@ struct jsonw {
 };
 
 void jsonw_init(struct jsonw *w);
+/* Make room for n more bytes now. A writer filled on another thread is
+ * given its buffer by the thread that will free it, so that glibc's
+ * per-thread cache serves both ends. 0, or -1 (the writer failed). */
+int jsonw_reserve(struct jsonw *w, size_t n);
 /* Free the buffer (if not taken). */
 void jsonw_release(struct jsonw *w);
 /* Hand the buffer to the caller, who frees it with free(); *len gets its

@@ -125,14 +125,20 @@ const struct route *router_match(struct req *r, int *rc)
 	if (n > 0 && path[n - 1] == '/')
 		n--;
 
+	/* Routes of the request's method first, so that a request walks
+	 * the patterns of one method only; the others only for a 405. */
 	for (size_t i = 0; i < NROUTES; i++) {
-		if (!match(routes[i].pattern, path, n, r, 0))
-			continue;
-		if (strcmp(routes[i].method, r->method) == 0) {
+		if (strcmp(routes[i].method, r->method) == 0 &&
+		    match(routes[i].pattern, path, n, r, 0)) {
 			match(routes[i].pattern, path, n, r, 1);
 			*rc = 0;
 			return &routes[i];
 		}
+	}
+	for (size_t i = 0; i < NROUTES; i++) {
+		if (strcmp(routes[i].method, r->method) == 0 ||
+		    !match(routes[i].pattern, path, n, r, 0))
+			continue;
 		if (strlen(allow) + strlen(routes[i].method) + 3 <
 		    sizeof(allow)) {
 			if (*allow)
