@@ -5,7 +5,9 @@
  *
  *   DATA_DIR/databases/<uuid>/db.sqlite      the database (WAL mode)
  *   DATA_DIR/databases/<uuid>/db.sqlite-wal  its write-ahead log
- *   DATA_DIR/databases/<uuid>/db.sqlite-shm  its WAL index
+ *   DATA_DIR/databases/<uuid>/db.sqlite-shm  none while d1d has it open:
+ *                                            its WAL index is in memory
+ *                                            (dbfile_vfs)
  *
  * One directory per database, so that removing a database, and everything
  * later kept beside it, is one recursive remove of a directory whose name

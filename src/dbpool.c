@@ -318,6 +318,16 @@ static int on_wal(void *ud, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+/* Open h's writer connection: always a database's first connection, so
+ * it takes unix-excl's process lock (dbfile.c). */
+static int open_writer(struct dbh *h)
+{
+	int rc = open_conn(h->pool, h->path, 1, &h->writer, &h->writer_ctx);
+	if (!rc) /* replaces autocheckpoint, which is off */
+		sqlite3_wal_hook(h->writer, on_wal, h);
+	return rc;
+}
+
 /* Bring the history up to date with the database as found on disk: its
  * first base image, or the commits a crash left only in the WAL. Then the
  * WAL can be emptied. With housekeeping, retention and snapshots are
@@ -328,11 +338,22 @@ static int hist_catch_up(struct dbh *h, int housekeeping)
 {
 	int log = 0, ckpt = 0, rc = 0;
 	if (!hist_has_base(h->hist)) {
+		/* The base image is read from the file with a descriptor of
+		 * its own, and closing any descriptor of a file drops every
+		 * POSIX lock the process holds on it, unix-excl's process
+		 * lock too (dbfile.c): so the writer is closed meanwhile, and
+		 * opened again to take the lock anew. Once per database. */
 		if (sqlite3_wal_checkpoint_v2(h->writer, NULL,
 					      SQLITE_CHECKPOINT_TRUNCATE, NULL,
 					      NULL) != SQLITE_OK)
 			return D1E_IO;
-		return hist_make_base(h->hist);
+		close_conn(h->pool, h->writer, h->writer_ctx);
+		h->writer = NULL;
+		h->writer_ctx = NULL;
+		rc = hist_make_base(h->hist);
+		if (!rc)
+			rc = open_writer(h);
+		return rc;
 	}
 	/* A passive checkpoint runs WAL recovery and tells its size; it
 	 * leaves the frames in the WAL. */
@@ -381,9 +402,7 @@ static int dbh_open(struct dbpool *p, const char *uuid, int housekeeping,
 	if (rc == D1E_CORRUPT && !hist_quarantine(dir, uuid))
 		rc = hist_open(dir, uuid, &h->hist);
 	if (!rc)
-		rc = open_conn(p, h->path, 1, &h->writer, &h->writer_ctx);
-	if (!rc) /* replaces autocheckpoint, which is off */
-		sqlite3_wal_hook(h->writer, on_wal, h);
+		rc = open_writer(h);
 	if (!rc)
 		rc = hist_catch_up(h, housekeeping);
 	if (rc) {
