@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, assertOk, createDb, sleep } from './harness.mjs';
+import { startServer, assertOk, createDb, sleep, run } from './harness.mjs';
 
 const CYCLES = 3;
 
@@ -57,6 +57,44 @@ test(`acknowledged writes survive kill -9 (${CYCLES} cycles under concurrent loa
 		}
 		await srv.stop();
 	} finally {
+		await fsp.rm(dataDir, { recursive: true, force: true });
+	}
+});
+
+// d1d owns the databases it has open (SQLite's unix-excl VFS, whose WAL
+// index is in d1d's memory, not in a -shm file another process could
+// share): a sqlite3 shell is refused while d1d has the database open, on the
+// first open (which closes and reopens the writer around the base image)
+// and on a later one, and reads it once d1d has stopped.
+test('another process cannot open a database d1d has open, and can once d1d stopped', { timeout: 60000 }, async () => {
+	const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'd1d-own-'));
+	let srv = await startServer({ dataDir });
+	try {
+		const { token, account } = srv;
+		const db = (await createDb(srv, 'owned')).uuid;
+		const q = (s, sql) => s.api('POST', `${s.dbPath(account.id)}/${db}/query`, { token, body: { sql } });
+		const file = path.join(dataDir, 'databases', db, 'db.sqlite');
+		const shell = () => run('sqlite3', [file, 'SELECT count(*) FROM t']);
+		assertOk(await q(srv, 'CREATE TABLE t(x); INSERT INTO t VALUES (1)'));
+		let r = await shell();
+		assert.notEqual(r.code, 0, `the shell read a database d1d has open: ${r.stdout}`);
+		assert.match(r.stderr, /locked/);
+		await srv.stop();
+		r = await shell();
+		assert.equal(r.code, 0, r.stderr);
+		assert.equal(r.stdout.trim(), '1');
+
+		srv = await startServer({ dataDir });
+		assertOk(await q(srv, 'INSERT INTO t VALUES (2)'));
+		r = await shell();
+		assert.notEqual(r.code, 0, `the shell read a database d1d has open: ${r.stdout}`);
+		assert.match(r.stderr, /locked/);
+		await srv.stop();
+		srv = null;
+		r = await shell();
+		assert.equal(r.stdout.trim(), '2');
+	} finally {
+		if (srv) await srv.stop();
 		await fsp.rm(dataDir, { recursive: true, force: true });
 	}
 });
