@@ -69,9 +69,15 @@ int jsonw_reserve(struct jsonw *w, size_t n)
 	return 0;
 }
 
+/* jsonw_reserve()'s test, inlined where every byte is written. */
+static inline int room(struct jsonw *w, size_t n)
+{
+	return !w->failed && w->cap - w->len >= n ? 0 : jsonw_reserve(w, n);
+}
+
 static void put(struct jsonw *w, const char *s, size_t n)
 {
-	if (jsonw_reserve(w, n) == 0) {
+	if (room(w, n) == 0) {
 		memcpy(w->buf + w->len, s, n);
 		w->len += n;
 	}
@@ -79,7 +85,7 @@ static void put(struct jsonw *w, const char *s, size_t n)
 
 static void putc1(struct jsonw *w, char c)
 {
-	if (jsonw_reserve(w, 1) == 0)
+	if (room(w, 1) == 0)
 		w->buf[w->len++] = c;
 }
 
@@ -158,6 +164,23 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return 4;
 }
 
+/* 1 for the bytes a JSON string holds as they are: printable ASCII but
+ * the quote (0x22) and the backslash (0x5c). A table, because every key
+ * and string value of an answer is scanned byte by byte. */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static void put_escaped(struct jsonw *w, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -166,8 +189,7 @@ static void put_escaped(struct jsonw *w, const char *str, size_t n)
 	putc1(w, '"');
 	while (i < n) {
 		size_t run = i;
-		while (run < n && s[run] >= 0x20 && s[run] < 0x80 &&
-		       s[run] != '"' && s[run] != '\\')
+		while (run < n && plain[s[run]])
 			run++;
 		if (run > i) {
 			put(w, str + i, run - i);

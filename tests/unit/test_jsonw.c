@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* Run the writer and compare its output with want. */
@@ -71,6 +72,33 @@ TEST(jsonw_escapes_control_and_quotes)
 	jsonw_init(&w);
 	jsonw_strn(&w, "a\"b\\c\n\r\t\x01\x1f/", 11);
 	expect(&w, "\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u001f/\"");
+}
+
+/* Every ASCII byte alone: as it is, or its escape, exactly as RFC 8259
+ * says (the writer's table of plain bytes against a spelled-out rule). */
+TEST(jsonw_every_ascii_byte)
+{
+	for (int c = 0; c < 0x80; c++) {
+		char in = (char)c, want[16];
+		switch (c) {
+		case '"': snprintf(want, sizeof(want), "\"\\\"\""); break;
+		case '\\': snprintf(want, sizeof(want), "\"\\\\\""); break;
+		case '\n': snprintf(want, sizeof(want), "\"\\n\""); break;
+		case '\r': snprintf(want, sizeof(want), "\"\\r\""); break;
+		case '\t': snprintf(want, sizeof(want), "\"\\t\""); break;
+		case '\b': snprintf(want, sizeof(want), "\"\\b\""); break;
+		case '\f': snprintf(want, sizeof(want), "\"\\f\""); break;
+		default:
+			if (c < 0x20)
+				snprintf(want, sizeof(want), "\"\\u%04x\"", c);
+			else
+				snprintf(want, sizeof(want), "\"%c\"", c);
+		}
+		struct jsonw w;
+		jsonw_init(&w);
+		jsonw_strn(&w, &in, 1);
+		expect(&w, want);
+	}
 }
 
 TEST(jsonw_utf8_valid_passes_invalid_replaced)
