@@ -2,8 +2,10 @@
  * router.c — maps a method and a path to a handler.
  *
  * Every API path starts with /client/v4, which is stripped before matching.
- * A pattern is matched segment by segment; ":account" and ":db" capture one
- * non-empty segment each. One trailing slash is tolerated. A path that
+ * The path is cut at its slashes once; a pattern (cut once, at first use)
+ * matches a path with as many segments, segment by segment; ":account",
+ * ":db" and ":file" capture one non-empty segment each. One trailing slash
+ * is tolerated; an empty segment matches nothing. A path that
  * matches some pattern under another method is a 405 (with Allow), any other
  * is a 404, so a client can tell a typo in the path from a wrong verb.
  */
@@ -13,6 +15,8 @@
 #include "apierr.h"
 #include "http.h"
 
+#include <assert.h>
+#include <pthread.h>
 #include <string.h>
 
 #define API_PREFIX "/client/v4/"
@@ -68,47 +72,82 @@ route_chunk_fn router_chunk(const struct route *rt)
 }
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+/* More segments than any pattern has: such a path is a 404 anyway. */
+#define MAX_SEGS 8
 
-/* Match path (without prefix, without trailing slash, length n) against
- * pattern; on success store captures in r when capture is set. */
-static int match(const char *pattern, const char *path, size_t n, struct req *r,
-		 int capture)
+/* A path or a pattern cut at its slashes. */
+struct segs {
+	const char *p[MAX_SEGS];
+	unsigned char len[MAX_SEGS];
+	int n;
+};
+
+/* Cut s (n bytes) at each '/' into out. -1 if a segment is empty, longer
+ * than 255 bytes or past MAX_SEGS: no pattern matches such a path. */
+static int split(const char *s, size_t n, struct segs *out)
 {
-	const char *p = pattern, *s = path, *end = path + n;
-	while (*p) {
-		const char *pe = strchr(p, '/');
-		size_t pl = pe ? (size_t)(pe - p) : strlen(p);
-		if (s >= end)
-			return 0;
-		const char *se = memchr(s, '/', (size_t)(end - s));
-		size_t sl = se ? (size_t)(se - s) : (size_t)(end - s);
-		if (sl == 0)
-			return 0;
-		if (p[0] == ':') {
-			if (capture) {
-				char *v = arena_strndup(&r->arena, s, sl);
-				if (!v)
-					return 0;
-				if (pl == 8 && !strncmp(p, ":account", 8))
-					r->account_id = v;
-				else if (pl == 5 && !strncmp(p, ":file", 5))
-					r->file_ref = v;
-				else
-					r->db_ref = v;
-			}
-		} else if (pl != sl || memcmp(p, s, sl) != 0) {
-			return 0;
-		}
-		p += pl;
-		s += sl;
-		if (*p == '/') {
-			p++;
-			if (s >= end || *s != '/')
-				return 0;
-			s++;
-		}
+	const char *end = s + n;
+	out->n = 0;
+	while (s < end) {
+		const char *e = memchr(s, '/', (size_t)(end - s));
+		size_t l = e ? (size_t)(e - s) : (size_t)(end - s);
+		if (l == 0 || l > 255 || out->n == MAX_SEGS)
+			return -1;
+		out->p[out->n] = s;
+		out->len[out->n++] = (unsigned char)l;
+		s += l;
+		if (e && ++s == end)
+			return -1; /* a trailing slash: an empty last segment */
 	}
-	return s == end;
+	return out->n ? 0 : -1;
+}
+
+/* The patterns, cut once. */
+static struct segs pats[NROUTES];
+static pthread_once_t pats_once = PTHREAD_ONCE_INIT;
+
+static void pats_init(void)
+{
+	for (size_t i = 0; i < NROUTES; i++) {
+		int rc = split(routes[i].pattern, strlen(routes[i].pattern),
+			       &pats[i]);
+		assert(rc == 0);
+		(void)rc;
+	}
+}
+
+/* Does the path match pattern i? ":..." segments match any segment. */
+static int match(size_t i, const struct segs *path)
+{
+	const struct segs *pt = &pats[i];
+	if (pt->n != path->n)
+		return 0;
+	for (int k = 0; k < pt->n; k++)
+		if (pt->p[k][0] != ':' &&
+		    (pt->len[k] != path->len[k] ||
+		     memcmp(pt->p[k], path->p[k], path->len[k]) != 0))
+			return 0;
+	return 1;
+}
+
+/* Store the captures of pattern i (which matched) in r. */
+static int capture(size_t i, const struct segs *path, struct req *r)
+{
+	const struct segs *pt = &pats[i];
+	for (int k = 0; k < pt->n; k++) {
+		if (pt->p[k][0] != ':')
+			continue;
+		char *v = arena_strndup(&r->arena, path->p[k], path->len[k]);
+		if (!v)
+			return D1E_NOMEM;
+		if (pt->len[k] == 8 && !memcmp(pt->p[k], ":account", 8))
+			r->account_id = v;
+		else if (pt->len[k] == 5 && !memcmp(pt->p[k], ":file", 5))
+			r->file_ref = v;
+		else
+			r->db_ref = v;
+	}
+	return 0;
 }
 
 const struct route *router_match(struct req *r, int *rc)
@@ -116,7 +155,9 @@ const struct route *router_match(struct req *r, int *rc)
 	const char *path = r->path;
 	size_t plen = strlen(API_PREFIX);
 	char allow[64] = "";
+	struct segs ps;
 
+	pthread_once(&pats_once, pats_init);
 	*rc = D1E_NO_ROUTE;
 	if (strncmp(path, API_PREFIX, plen) != 0)
 		return NULL;
@@ -124,20 +165,19 @@ const struct route *router_match(struct req *r, int *rc)
 	size_t n = strlen(path);
 	if (n > 0 && path[n - 1] == '/')
 		n--;
+	if (split(path, n, &ps))
+		return NULL;
 
-	/* Routes of the request's method first, so that a request walks
-	 * the patterns of one method only; the others only for a 405. */
+	/* Routes of the request's method first; the others only for a 405. */
 	for (size_t i = 0; i < NROUTES; i++) {
-		if (strcmp(routes[i].method, r->method) == 0 &&
-		    match(routes[i].pattern, path, n, r, 0)) {
-			match(routes[i].pattern, path, n, r, 1);
-			*rc = 0;
+		if (strcmp(routes[i].method, r->method) == 0 && match(i, &ps)) {
+			if ((*rc = capture(i, &ps, r)) != 0)
+				return NULL;
 			return &routes[i];
 		}
 	}
 	for (size_t i = 0; i < NROUTES; i++) {
-		if (strcmp(routes[i].method, r->method) == 0 ||
-		    !match(routes[i].pattern, path, n, r, 0))
+		if (strcmp(routes[i].method, r->method) == 0 || !match(i, &ps))
 			continue;
 		if (strlen(allow) + strlen(routes[i].method) + 3 <
 		    sizeof(allow)) {
