@@ -78,12 +78,12 @@ route_chunk_fn router_chunk(const struct route *rt)
 /* A path or a pattern cut at its slashes. */
 struct segs {
 	const char *p[MAX_SEGS];
-	unsigned char len[MAX_SEGS];
+	size_t len[MAX_SEGS];
 	int n;
 };
 
-/* Cut s (n bytes) at each '/' into out. -1 if a segment is empty, longer
- * than 255 bytes or past MAX_SEGS: no pattern matches such a path. */
+/* Cut s (n bytes) at each '/' into out. -1 if a segment is empty or past
+ * MAX_SEGS: no pattern matches such a path. */
 static int split(const char *s, size_t n, struct segs *out)
 {
 	const char *end = s + n;
@@ -91,10 +91,10 @@ static int split(const char *s, size_t n, struct segs *out)
 	while (s < end) {
 		const char *e = memchr(s, '/', (size_t)(end - s));
 		size_t l = e ? (size_t)(e - s) : (size_t)(end - s);
-		if (l == 0 || l > 255 || out->n == MAX_SEGS)
+		if (l == 0 || out->n == MAX_SEGS)
 			return -1;
 		out->p[out->n] = s;
-		out->len[out->n++] = (unsigned char)l;
+		out->len[out->n++] = l;
 		s += l;
 		if (e && ++s == end)
 			return -1; /* a trailing slash: an empty last segment */
