@@ -68,7 +68,8 @@ static struct {
 	int64_t injected;
 } st = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static sqlite3_vfs *real_vfs;
+/* faultvfs_register() succeeded: d1d's own writes consult the faults too. */
+static int registered;
 
 struct ffile {
 	sqlite3_file base;
@@ -182,7 +183,7 @@ out:
 int faultvfs_io(const char *path, int64_t amt)
 {
 	struct ffile f = {.path = path};
-	if (!real_vfs)
+	if (!registered)
 		return 0;
 	switch (fault_for(&f, amt)) {
 	case SQLITE_OK: return 0;
@@ -196,7 +197,7 @@ int faultvfs_io(const char *path, int64_t amt)
 static int fd_fault(int fd, int64_t amt)
 {
 	char link[64], path[1024];
-	if (!real_vfs)
+	if (!registered)
 		return 0;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	ssize_t n = readlink(link, path, sizeof(path) - 1);
@@ -471,7 +472,7 @@ static void wrap(sqlite3_vfs *v, const char *name, sqlite3_vfs *r)
 int faultvfs_register(const char *control_path)
 {
 	static sqlite3_vfs vfs, vfs_excl;
-	if (real_vfs)
+	if (registered)
 		return 0;
 	if (strlen(control_path) >= sizeof(st.ctl))
 		return D1E_INTERNAL;
@@ -480,13 +481,11 @@ int faultvfs_register(const char *control_path)
 	sqlite3_vfs *rx = sqlite3_vfs_find(DBFILE_VFS);
 	if (!r || r->iVersion < 2 || !rx || rx->iVersion < 2)
 		return D1E_INTERNAL;
-	real_vfs = r;
 	wrap(&vfs, "d1d-fault", r);
 	wrap(&vfs_excl, FAULTVFS_DB, rx);
 	if (sqlite3_vfs_register(&vfs_excl, 0) != SQLITE_OK ||
-	    sqlite3_vfs_register(&vfs, 1) != SQLITE_OK) {
-		real_vfs = NULL;
+	    sqlite3_vfs_register(&vfs, 1) != SQLITE_OK)
 		return D1E_INTERNAL;
-	}
+	registered = 1;
 	return 0;
 }
