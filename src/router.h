@@ -37,8 +37,9 @@ route_chunk_fn router_chunk(const struct route *rt);
 
 /* Find the route for r->method and r->path, capturing path parameters
  * into r (arena-owned). The route returned is static, never freed. Returns the
- * route, or NULL with *rc set to D1E_NO_ROUTE, or to D1E_BAD_METHOD with
- * r->allow listing the methods the path has. */
+ * route, or NULL with *rc set to D1E_NO_ROUTE, to D1E_BAD_METHOD with
+ * r->allow listing the methods the path has, or to D1E_NOMEM (a capture
+ * could not be copied into the arena). */
 const struct route *router_match(struct req *r, int *rc);
 
 #endif
